@@ -1,0 +1,5 @@
+/** @fer/shared: the contracts training and serving both import. */
+export * from './errors';
+export * from './labels';
+export * from './preprocess';
+export * from './registry';

@@ -1,0 +1,98 @@
+/**
+ * The `metadata.json` of a model version (DESIGN §3) as a zod schema. Training writes it through
+ * `publish`, serving reads it through `listModels`/`resolve`; both validate with this one schema.
+ */
+import { z } from 'zod';
+import { CLASSES } from '../labels';
+import { preprocessSpecSchema } from '../preprocess';
+
+export const METADATA_SCHEMA_VERSION = 1;
+
+const classMetricsSchema = z.object({
+  precision: z.number().min(0).max(1),
+  recall: z.number().min(0).max(1),
+  f1: z.number().min(0).max(1),
+  support: z.number().int().min(0),
+});
+
+export const metricsSchema = z.object({
+  accuracy: z.number().min(0).max(1),
+  macro_f1: z.number().min(0).max(1),
+  per_class: z.record(z.string(), classMetricsSchema),
+  /** confusion_matrix[true][predicted], rows and columns in `classes` order. */
+  confusion_matrix: z.array(z.array(z.number().int().min(0))),
+  samples: z.number().int().min(0),
+  /** Which split the numbers come from, e.g. "Testing" (the dataset's held-out test split). */
+  split: z.string(),
+});
+
+export const trainingInfoSchema = z.object({
+  dataset: z.object({
+    format: z.string(),
+    fingerprint: z.string(),
+    counts: z.record(z.string(), z.record(z.string(), z.number().int().min(0))),
+  }),
+  epochs: z.number().int().min(0),
+  best_epoch: z.number().int().min(0).optional(),
+  batch_size: z.number().int().positive(),
+  optimizer: z.record(z.string(), z.unknown()),
+  lr_schedule: z.record(z.string(), z.unknown()),
+  seed: z.number().int(),
+  backend: z.string(),
+  duration_s: z.number().min(0),
+  pretrained: z.string().nullable(),
+  command: z.string().optional(),
+});
+
+export const architectureSchema = z.object({
+  family: z.enum(['resnet', 'densenet']),
+  /** Builder configuration name, e.g. "resnet152" or "resnet-reduced". */
+  config: z.string(),
+  parameters: z.number().int().positive(),
+});
+
+export const artifactSchema = z.object({
+  /** Path relative to the version folder, with forward slashes. */
+  path: z
+    .string()
+    .min(1)
+    .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\\'), {
+      message: 'artifact paths are relative and stay inside the version folder',
+    }),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().min(0),
+});
+
+export const modelMetadataSchema = z.object({
+  schema_version: z.literal(METADATA_SCHEMA_VERSION),
+  name: z.string(),
+  version: z.number().int().positive(),
+  created_at: z.string().datetime(),
+  classes: z
+    .array(z.string())
+    .refine((c) => c.length === CLASSES.length && c.every((n, i) => n === CLASSES[i]), {
+      message: `classes must be exactly ${CLASSES.join(', ')} in this order`,
+    }),
+  preprocessing: preprocessSpecSchema,
+  architecture: architectureSchema,
+  metrics: metricsSchema.nullable(),
+  training: trainingInfoSchema.nullable(),
+  export: z
+    .object({ onnx_opset: z.number().int().positive(), source: z.string(), float16: z.boolean().optional() })
+    .nullable(),
+  artifacts: z.array(artifactSchema),
+  code_revision: z.string().nullable(),
+});
+
+export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
+export type ModelMetrics = z.infer<typeof metricsSchema>;
+export type TrainingInfo = z.infer<typeof trainingInfoSchema>;
+export type Artifact = z.infer<typeof artifactSchema>;
+
+/** What a publisher provides; `publish` fills in name, version, created_at and artifacts. */
+export type MetadataDraft = Omit<
+  ModelMetadata,
+  'name' | 'version' | 'created_at' | 'artifacts' | 'schema_version'
+> & {
+  created_at?: string;
+};
