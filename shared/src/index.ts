@@ -3,3 +3,4 @@ export * from './errors';
 export * from './labels';
 export * from './preprocess';
 export * from './registry';
+export * from './tfjs-backend';
