@@ -4,3 +4,4 @@ export * from './layout';
 export * from './publish';
 export * from './read';
 export * from './schema';
+export * from './triton';

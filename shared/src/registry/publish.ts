@@ -15,6 +15,7 @@ import {
   type MetadataDraft,
   type ModelMetadata,
 } from './schema';
+import { type TritonOptions, writeTritonConfig } from './triton';
 
 export interface PublishRequest {
   root: string;
@@ -22,6 +23,8 @@ export interface PublishRequest {
   /** Folder with the version's files (model.onnx, tfjs/, report/...); it is copied, not moved. */
   sourceDir: string;
   metadata: MetadataDraft;
+  /** Settings of the Triton config.pbtxt written beside the versions; false skips it. */
+  triton?: TritonOptions | false;
 }
 
 export interface Published {
@@ -99,6 +102,9 @@ export async function publish(request: PublishRequest): Promise<Published> {
         throw error;
       }
       await rm(path.join(dir, `${CLAIM_PREFIX}${version}`), { recursive: true, force: true });
+      if (request.triton !== false && version >= Math.max(...(await takenNumbers(dir)))) {
+        await writeTritonConfig(dir, metadata, request.triton);
+      }
       return { version, dir: target, metadata };
     }
   } catch (error) {

@@ -54,8 +54,8 @@ describe('publish, resolve, list', () => {
       [1, 'ready'],
       [2, 'ready'],
     ]);
-    // No staging or claim folders are left behind.
-    expect((await readdir(path.join(root, 'resnet152'))).sort()).toEqual(['1', '2']);
+    // No staging or claim folders are left behind; Triton's config sits beside the versions.
+    expect((await readdir(path.join(root, 'resnet152'))).sort()).toEqual(['1', '2', 'config.pbtxt']);
   });
 
   it('treats a missing registry as empty and unknown models as not found', async () => {
@@ -80,6 +80,17 @@ describe('publish, resolve, list', () => {
       /model.onnx/,
     );
     expect(await readdir(path.join(root, 'm'))).toEqual([]);
+  });
+
+  it('writes a Triton config that describes the model input and output', async () => {
+    await publish({ root, name: 'resnet152', sourceDir: source, metadata: metadataDraft() });
+    const config = await readFile(path.join(root, 'resnet152', 'config.pbtxt'), 'utf8');
+    expect(config).toContain('name: "resnet152"');
+    expect(config).toContain('platform: "onnxruntime_onnx"');
+    expect(config).toMatch(/name: "input"[\s\S]*dims: \[ 64, 64, 3 \]/);
+    expect(config).toMatch(/name: "probabilities"[\s\S]*dims: \[ 6 \]/);
+    await publish({ root, name: 'plain', sourceDir: source, metadata: metadataDraft(), triton: false });
+    expect(await readdir(path.join(root, 'plain'))).toEqual(['1']);
   });
 
   it('validates the metadata it writes', async () => {
@@ -157,7 +168,15 @@ describe('concurrent publishers', () => {
       expect(versions).toEqual([1, 2, 3, 4, 5, 6]);
       const [model] = await listModels(root, { verify: 'sha256' });
       expect(model.versions.every((v) => v.status === 'ready')).toBe(true);
-      expect((await readdir(path.join(root, 'raced'))).sort()).toEqual(['1', '2', '3', '4', '5', '6']);
+      expect((await readdir(path.join(root, 'raced'))).sort()).toEqual([
+        '1',
+        '2',
+        '3',
+        '4',
+        '5',
+        '6',
+        'config.pbtxt',
+      ]);
     },
     RACE_TIMEOUT_MS,
   );

@@ -1,0 +1,65 @@
+/**
+ * NVIDIA Triton model configuration for a registry model folder (DESIGN §8): with it,
+ * `tritonserver --model-repository=models` serves the same `model.onnx` files our service runs.
+ * One config covers all versions of a model, so it describes the newest and Triton serves only that.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ModelMetadata } from './schema';
+
+export const TRITON_CONFIG_FILE = 'config.pbtxt';
+
+export interface TritonOptions {
+  /** Largest batch Triton may form; our service's default batch ceiling is a good choice. */
+  maxBatchSize?: number;
+  /** How long Triton may hold a request to grow a batch, in microseconds. */
+  maxQueueDelayMicroseconds?: number;
+}
+
+/**
+ * The config.pbtxt text for a model whose newest version is described by `metadata`.
+ *
+ * @example tritonConfig(metadata) // 'name: "resnet152"\nplatform: "onnxruntime_onnx"\n...'
+ */
+export function tritonConfig(metadata: ModelMetadata, options: TritonOptions = {}): string {
+  const size = metadata.preprocessing.input_size;
+  const channels = metadata.preprocessing.channels;
+  return [
+    `name: "${metadata.name}"`,
+    'platform: "onnxruntime_onnx"',
+    `max_batch_size: ${options.maxBatchSize ?? 32}`,
+    'version_policy: { latest: { num_versions: 1 } }',
+    'input [',
+    '  {',
+    '    name: "input"',
+    '    data_type: TYPE_FP32',
+    '    format: FORMAT_NHWC',
+    `    dims: [ ${size}, ${size}, ${channels} ]`,
+    '  }',
+    ']',
+    'output [',
+    '  {',
+    '    name: "probabilities"',
+    '    data_type: TYPE_FP32',
+    `    dims: [ ${metadata.classes.length} ]`,
+    '  }',
+    ']',
+    'dynamic_batching {',
+    `  max_queue_delay_microseconds: ${options.maxQueueDelayMicroseconds ?? 2000}`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Writes config.pbtxt into the model folder atomically (temp file + rename). */
+export async function writeTritonConfig(
+  modelFolder: string,
+  metadata: ModelMetadata,
+  options?: TritonOptions,
+) {
+  const target = path.join(modelFolder, TRITON_CONFIG_FILE);
+  const temp = path.join(modelFolder, `.${TRITON_CONFIG_FILE}.${randomBytes(4).toString('hex')}`);
+  await writeFile(temp, tritonConfig(metadata, options));
+  await rename(temp, target);
+}
