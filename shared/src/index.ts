@@ -4,3 +4,4 @@ export * from './labels';
 export * from './preprocess';
 export * from './registry';
 export * from './tfjs-backend';
+export * from './tfjs-files';
