@@ -2,7 +2,8 @@
 // (type errors are caught by `npm run typecheck`, which is much faster than per-file checks).
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Node, with the main context's typed arrays (see jest.environment.cjs: onnxruntime-node needs them).
+  testEnvironment: require('node:path').join(__dirname, 'jest.environment.cjs'),
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
