@@ -14,7 +14,7 @@ import {
   imageInput,
   maxPoolAfterRelu,
   relu,
-  SeedSequence,
+  WeightInit,
 } from './torch-layers';
 
 type Symbolic = tf.SymbolicTensor;
@@ -22,29 +22,29 @@ type Symbolic = tf.SymbolicTensor;
 /** torchvision initialises DenseNet convolutions with kaiming_normal_ (default mode fan_in). */
 const FAN_MODE = 'fanIn';
 
-function denseLayer(x: Symbolic, prefix: string, config: DenseNetConfig, seeds: SeedSequence): Symbolic {
+function denseLayer(x: Symbolic, prefix: string, config: DenseNetConfig, init: WeightInit): Symbolic {
   let y = relu(batchNorm(x, `${prefix}.norm1`), `${prefix}.relu1`);
   y = conv2d(
     y,
     `${prefix}.conv1`,
     { filters: config.bnSize * config.growthRate, kernelSize: 1, fanMode: FAN_MODE },
-    seeds,
+    init,
   );
   y = relu(batchNorm(y, `${prefix}.norm2`), `${prefix}.relu2`);
   y = conv2d(
     y,
     `${prefix}.conv2`,
     { filters: config.growthRate, kernelSize: 3, padding: 1, fanMode: FAN_MODE },
-    seeds,
+    init,
   );
   // torchvision concatenates [block input, layer1 out, layer2 out, ...] along channels; appending
   // each new output to the running concatenation gives the same channel order.
   return tf.layers.concatenate({ name: `${prefix}.concat`, axis: -1 }).apply([x, y]) as Symbolic;
 }
 
-function transition(x: Symbolic, prefix: string, outChannels: number, seeds: SeedSequence): Symbolic {
+function transition(x: Symbolic, prefix: string, outChannels: number, init: WeightInit): Symbolic {
   let y = relu(batchNorm(x, `${prefix}.norm`), `${prefix}.relu`);
-  y = conv2d(y, `${prefix}.conv`, { filters: outChannels, kernelSize: 1, fanMode: FAN_MODE }, seeds);
+  y = conv2d(y, `${prefix}.conv`, { filters: outChannels, kernelSize: 1, fanMode: FAN_MODE }, init);
   // torch AvgPool2d(2, 2): no padding, floor mode, like TF.js 'valid'.
   return tf.layers
     .averagePooling2d({ name: `${prefix}.pool`, poolSize: 2, strides: 2, padding: 'valid' })
@@ -58,13 +58,13 @@ function transition(x: Symbolic, prefix: string, outChannels: number, seeds: See
  * @example const model = buildDenseNet(BACKBONES.densenet161 as DenseNetConfig, { inputSize: 224, numClasses: 6 });
  */
 export function buildDenseNet(config: DenseNetConfig, options: BuildOptions): tf.LayersModel {
-  const seeds = new SeedSequence(options.seed);
+  const init = new WeightInit(options.seed, options.init);
   const input = imageInput(options.inputSize);
   let x = conv2d(
     input,
     'features.conv0',
     { filters: config.initFeatures, kernelSize: 7, strides: 2, padding: 3, fanMode: FAN_MODE },
-    seeds,
+    init,
   );
   x = relu(batchNorm(x, 'features.norm0'), 'features.relu0');
   x = maxPoolAfterRelu(x, 'features.pool0', { poolSize: 3, strides: 2, padding: 1 });
@@ -72,12 +72,12 @@ export function buildDenseNet(config: DenseNetConfig, options: BuildOptions): tf
   let channels = config.initFeatures;
   config.blockConfig.forEach((numLayers, blockIndex) => {
     for (let layer = 0; layer < numLayers; layer++) {
-      x = denseLayer(x, `features.denseblock${blockIndex + 1}.denselayer${layer + 1}`, config, seeds);
+      x = denseLayer(x, `features.denseblock${blockIndex + 1}.denselayer${layer + 1}`, config, init);
     }
     channels += numLayers * config.growthRate;
     if (blockIndex !== config.blockConfig.length - 1) {
       channels = Math.floor(channels / 2);
-      x = transition(x, `features.transition${blockIndex + 1}`, channels, seeds);
+      x = transition(x, `features.transition${blockIndex + 1}`, channels, init);
     }
   });
   x = batchNorm(x, 'features.norm5');
@@ -89,7 +89,7 @@ export function buildDenseNet(config: DenseNetConfig, options: BuildOptions): tf
     { pool: 'avgpool', dense: 'classifier' },
     options.numClasses,
     'zeros',
-    seeds,
+    init,
   );
   return tf.model({ name: config.name, inputs: input, outputs: output });
 }

@@ -9,7 +9,7 @@ import { buildResNet, type BuildOptions } from './resnet';
 
 export * from './config';
 export type { BuildOptions } from './resnet';
-export { BATCH_NORM_EPSILON, BATCH_NORM_MOMENTUM } from './torch-layers';
+export { BATCH_NORM_EPSILON, BATCH_NORM_MOMENTUM, type BackboneInit } from './torch-layers';
 
 /** The name of the linear layer that produces the logits (torchvision's head module). */
 export function headLayerName(config: BackboneConfig): 'fc' | 'classifier' {
@@ -64,3 +64,4 @@ export function countParameters(model: tf.LayersModel): number {
 export function countAllWeights(model: tf.LayersModel): number {
   return scalars(model.weights);
 }
+export * from './weights';

@@ -6,13 +6,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ResNetConfig } from './config';
 import {
+  type BackboneInit,
   batchNorm,
   classifierHead,
   conv2d,
   imageInput,
   maxPoolAfterRelu,
   relu,
-  SeedSequence,
+  WeightInit,
 } from './torch-layers';
 
 type Symbolic = tf.SymbolicTensor;
@@ -23,9 +24,14 @@ const EXPANSION = { basic: 1, bottleneck: 4 } as const;
 const FAN_MODE = 'fanOut';
 
 export interface BuildOptions {
+  /** Side of the square NHWC input. */
   inputSize: number;
+  /** Units of the new classifier head. */
   numClasses: number;
+  /** Makes every drawn weight reproducible; omitted: fresh randomness. */
   seed?: number;
+  /** 'zeros' skips drawing backbone weights that an import is about to overwrite (default 'torchvision'). */
+  init?: BackboneInit;
 }
 
 function basicBlock(
@@ -34,16 +40,16 @@ function basicBlock(
   planes: number,
   stride: number,
   shortcut: (x: Symbolic) => Symbolic,
-  seeds: SeedSequence,
+  init: WeightInit,
 ): Symbolic {
   let y = conv2d(
     x,
     `${prefix}.conv1`,
     { filters: planes, kernelSize: 3, strides: stride, padding: 1, fanMode: FAN_MODE },
-    seeds,
+    init,
   );
   y = relu(batchNorm(y, `${prefix}.bn1`), `${prefix}.relu1`);
-  y = conv2d(y, `${prefix}.conv2`, { filters: planes, kernelSize: 3, padding: 1, fanMode: FAN_MODE }, seeds);
+  y = conv2d(y, `${prefix}.conv2`, { filters: planes, kernelSize: 3, padding: 1, fanMode: FAN_MODE }, init);
   y = batchNorm(y, `${prefix}.bn2`);
   const sum = tf.layers.add({ name: `${prefix}.add` }).apply([y, shortcut(x)]) as Symbolic;
   return relu(sum, `${prefix}.relu2`);
@@ -55,22 +61,22 @@ function bottleneckBlock(
   planes: number,
   stride: number,
   shortcut: (x: Symbolic) => Symbolic,
-  seeds: SeedSequence,
+  init: WeightInit,
 ): Symbolic {
-  let y = conv2d(x, `${prefix}.conv1`, { filters: planes, kernelSize: 1, fanMode: FAN_MODE }, seeds);
+  let y = conv2d(x, `${prefix}.conv1`, { filters: planes, kernelSize: 1, fanMode: FAN_MODE }, init);
   y = relu(batchNorm(y, `${prefix}.bn1`), `${prefix}.relu1`);
   y = conv2d(
     y,
     `${prefix}.conv2`,
     { filters: planes, kernelSize: 3, strides: stride, padding: 1, fanMode: FAN_MODE },
-    seeds,
+    init,
   );
   y = relu(batchNorm(y, `${prefix}.bn2`), `${prefix}.relu2`);
   y = conv2d(
     y,
     `${prefix}.conv3`,
     { filters: planes * EXPANSION.bottleneck, kernelSize: 1, fanMode: FAN_MODE },
-    seeds,
+    init,
   );
   y = batchNorm(y, `${prefix}.bn3`);
   const sum = tf.layers.add({ name: `${prefix}.add` }).apply([y, shortcut(x)]) as Symbolic;
@@ -83,13 +89,13 @@ function bottleneckBlock(
  * @example const model = buildResNet(BACKBONES.resnet152 as ResNetConfig, { inputSize: 224, numClasses: 6, seed: 1 });
  */
 export function buildResNet(config: ResNetConfig, options: BuildOptions): tf.LayersModel {
-  const seeds = new SeedSequence(options.seed);
+  const init = new WeightInit(options.seed, options.init);
   const input = imageInput(options.inputSize);
   let x = conv2d(
     input,
     'conv1',
     { filters: config.stemWidth, kernelSize: 7, strides: 2, padding: 3, fanMode: FAN_MODE },
-    seeds,
+    init,
   );
   x = relu(batchNorm(x, 'bn1'), 'relu');
   x = maxPoolAfterRelu(x, 'maxpool', { poolSize: 3, strides: 2, padding: 1 });
@@ -111,12 +117,12 @@ export function buildResNet(config: ResNetConfig, options: BuildOptions): tf.Lay
                   input,
                   `${prefix}.downsample.0`,
                   { filters: outChannels, kernelSize: 1, strides: stride, fanMode: FAN_MODE },
-                  seeds,
+                  init,
                 ),
                 `${prefix}.downsample.1`,
               )
           : (input: Symbolic) => input;
-      x = block(x, prefix, planes, stride, shortcut, seeds);
+      x = block(x, prefix, planes, stride, shortcut, init);
       inplanes = outChannels;
     }
   });
@@ -126,7 +132,7 @@ export function buildResNet(config: ResNetConfig, options: BuildOptions): tf.Lay
     { pool: 'avgpool', dense: 'fc' },
     options.numClasses,
     'torch-default',
-    seeds,
+    init,
   );
   return tf.model({ name: config.name, inputs: input, outputs: output });
 }

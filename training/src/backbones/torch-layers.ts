@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 
 type Symbolic = tf.SymbolicTensor;
+/** tfjs-layers does not export its Initializer class from the package root. */
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
 /** torch.nn.BatchNorm2d defaults. TF.js momentum is the weight of the old statistic: 1 - torch's 0.1. */
 export const BATCH_NORM_EPSILON = 1e-5;
@@ -20,18 +22,59 @@ export const BATCH_NORM_MOMENTUM = 0.9;
 const TRUNCATED_NORMAL_STD_FACTOR = 0.8796256610342398;
 
 /**
- * Hands out one initializer seed per weight in build order, so that a builder given a seed
- * reproduces its weights exactly while every layer still draws different numbers.
- * Without a base seed every draw is unseeded (fresh randomness).
+ * How a builder fills weights: 'torchvision' draws them as torchvision initialises its models;
+ * 'zeros' leaves convolution kernels at zero, for a model whose backbone is about to be
+ * overwritten by imported weights (drawing 58 M truncated normals costs seconds). The classifier
+ * head is drawn in both modes, because transfer learning keeps it.
  */
-export class SeedSequence {
-  private next = 0;
-  constructor(private readonly base: number | undefined) {}
+export type BackboneInit = 'torchvision' | 'zeros';
 
-  take(): number | undefined {
-    if (this.base === undefined) return undefined;
+/**
+ * The seeded initializers of one build. Seeds are handed out one per weight in build order, so a
+ * builder given a seed reproduces its weights exactly while every layer draws different numbers;
+ * without a base seed every draw is fresh randomness.
+ */
+export class WeightInit {
+  private next = 0;
+  constructor(
+    private readonly base: number | undefined,
+    private readonly backbone: BackboneInit = 'torchvision',
+  ) {}
+
+  private takeSeed(): number | undefined {
+    const index = this.next++;
     // Distinct, well-separated seeds for seedrandom; stays an exact integer for any sane layer count.
-    return this.base * 100_003 + this.next++;
+    return this.base === undefined ? undefined : this.base * 100_003 + index;
+  }
+
+  /** torch `kaiming_normal_(mode, nonlinearity='relu')`: N(0, 2 / fan). */
+  convKernel(fanMode: 'fanIn' | 'fanOut'): Initializer {
+    // Taken in both modes so that the head's seeds, and so its weights, do not depend on the mode.
+    const seed = this.takeSeed();
+    if (this.backbone === 'zeros') return tf.initializers.zeros();
+    return tf.initializers.varianceScaling({
+      scale: 2 / TRUNCATED_NORMAL_STD_FACTOR ** 2,
+      mode: fanMode,
+      distribution: 'normal',
+      seed,
+    });
+  }
+
+  /** torch.nn.Linear's default weight: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+  denseKernel(): Initializer {
+    return tf.initializers.varianceScaling({
+      scale: 1 / 3,
+      mode: 'fanIn',
+      distribution: 'uniform',
+      seed: this.takeSeed(),
+    });
+  }
+
+  /** torch.nn.Linear's default bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), or torchvision DenseNet's zeros. */
+  denseBias(kind: 'torch-default' | 'zeros', fanIn: number): Initializer {
+    if (kind === 'zeros') return tf.initializers.zeros();
+    const bound = 1 / Math.sqrt(fanIn);
+    return tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: this.takeSeed() });
   }
 }
 
@@ -60,7 +103,7 @@ export function zeroPad(x: Symbolic, padding: number, name: string): Symbolic {
 }
 
 /** torch `Conv2d(bias=False)` named `name`; its padding layer is `${name}.pad`. */
-export function conv2d(x: Symbolic, name: string, options: ConvOptions, seeds: SeedSequence): Symbolic {
+export function conv2d(x: Symbolic, name: string, options: ConvOptions, init: WeightInit): Symbolic {
   const padded = zeroPad(x, options.padding ?? 0, `${name}.pad`);
   const layer = tf.layers.conv2d({
     name,
@@ -70,12 +113,7 @@ export function conv2d(x: Symbolic, name: string, options: ConvOptions, seeds: S
     padding: 'valid',
     dataFormat: 'channelsLast',
     useBias: false,
-    kernelInitializer: tf.initializers.varianceScaling({
-      scale: 2 / TRUNCATED_NORMAL_STD_FACTOR ** 2,
-      mode: options.fanMode,
-      distribution: 'normal',
-      seed: seeds.take(),
-    }),
+    kernelInitializer: init.convKernel(options.fanMode),
   });
   return layer.apply(padded) as Symbolic;
 }
@@ -126,24 +164,14 @@ export function classifierHead(
   names: { pool: string; dense: string },
   numClasses: number,
   biasInit: 'torch-default' | 'zeros',
-  seeds: SeedSequence,
+  init: WeightInit,
 ): Symbolic {
   const pooled = tf.layers
     .globalAveragePooling2d({ name: names.pool, dataFormat: 'channelsLast' })
     .apply(x) as Symbolic;
   const fanIn = pooled.shape[pooled.shape.length - 1] as number;
-  // torch.nn.Linear's default: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-  const bound = 1 / Math.sqrt(fanIn);
-  const kernelInitializer = tf.initializers.varianceScaling({
-    scale: 1 / 3,
-    mode: 'fanIn',
-    distribution: 'uniform',
-    seed: seeds.take(),
-  });
-  const biasInitializer =
-    biasInit === 'zeros'
-      ? tf.initializers.zeros()
-      : tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.take() });
+  const kernelInitializer = init.denseKernel();
+  const biasInitializer = init.denseBias(biasInit, fanIn);
   const logits = tf.layers
     .dense({ name: names.dense, units: numClasses, useBias: true, kernelInitializer, biasInitializer })
     .apply(pooled) as Symbolic;

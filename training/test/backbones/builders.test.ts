@@ -130,6 +130,51 @@ describe.each(REDUCED)('%s', (name) => {
   });
 });
 
+describe('initialisation', () => {
+  /** Sample standard deviations of >100k draws are within a few percent of the true one. */
+  const STD_RELATIVE_TOLERANCE = 0.05;
+
+  function std(values: Float32Array): number {
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+  }
+
+  it.each([
+    // torchvision: ResNet kaiming_normal_(fan_out), DenseNet kaiming_normal_(fan_in), untruncated spread.
+    ['resnet-small', 'layer4.1.conv2', 128 * 3 * 3],
+    ['densenet-small', 'features.transition3.conv', 0],
+  ])('%s draws %s like torchvision (std sqrt(2 / fan))', (name, layerName, fanOut) => {
+    const model = buildBackbone(name, { inputSize: INPUT_SIZE, numClasses: NUM_CLASSES, seed: 5 });
+    const kernel = model.getLayer(layerName).getWeights()[0];
+    const [kh, kw, inChannels] = kernel.shape;
+    const fan = fanOut || kh * kw * inChannels;
+    const actual = std(kernel.dataSync() as Float32Array);
+    expect(Math.abs(actual / Math.sqrt(2 / fan) - 1)).toBeLessThan(STD_RELATIVE_TOLERANCE);
+    model.dispose();
+  });
+
+  it("init 'zeros' leaves kernels at zero and draws the same head as the default", () => {
+    const options = { inputSize: INPUT_SIZE, numClasses: NUM_CLASSES, seed: 9 };
+    const drawn = buildBackbone('resnet-tiny', options);
+    const zeros = buildBackbone('resnet-tiny', { ...options, init: 'zeros' });
+    const kernel = zeros.getLayer('layer2.0.conv1').getWeights()[0].dataSync();
+    expect(kernel.every((v) => v === 0)).toBe(true);
+    const drawnHead = drawn
+      .getLayer('fc')
+      .getWeights()
+      .map((w) => w.dataSync());
+    expect(
+      zeros
+        .getLayer('fc')
+        .getWeights()
+        .map((w) => w.dataSync()),
+    ).toEqual(drawnHead);
+    expect(drawnHead[0].some((v) => v !== 0)).toBe(true);
+    drawn.dispose();
+    zeros.dispose();
+  });
+});
+
 describe('torchvision module names', () => {
   it('mirror resnet paths, with derived names for padding, relu and add', () => {
     const model = buildBackbone('resnet-tiny-bottleneck', { inputSize: INPUT_SIZE, numClasses: 2 });
