@@ -13,6 +13,10 @@ and
                             ("norm.1"), as torchvision's own densenet161 ImageNet file has them
   input-nchw.f32        a fixed input batch, float32 little-endian, NCHW (TF.js gets the NHWC transpose)
   parity.json           the configs, the input shape and torchvision's logits for the input, per model
+  dtypes.pth, dtypes-legacy.pth, dtypes.json
+                        tensors of every float dtype, a transposed (non-contiguous) tensor and views
+                        sharing one storage, with their values, to check the readers against torch
+  pickles.json          plain values pickled with protocols 2 and 5, to check the unpickler
   resnet152.keys.json, densenet161.keys.json
                         (key, shape, dtype) of the full ImageNet-shaped (1000 classes) state dicts
 
@@ -24,6 +28,7 @@ blocks, _make_layer and forward.
 import collections
 import json
 import os
+import pickle
 import re
 import struct
 
@@ -124,6 +129,46 @@ def manifest(model):
             for k, v in model.state_dict().items()]
 
 
+def dtype_fixtures(generator):
+    base = torch.randn(3, 5, generator=generator)
+    shared = torch.arange(12, dtype=torch.float32)
+    tensors = collections.OrderedDict([
+        ('float32', base),
+        ('float64', base.double() * 3),
+        ('float16', (base * 100).half()),  # includes values that need the full half range
+        ('bfloat16', base.bfloat16()),
+        ('transposed', base.t()),  # strides (1, 5): stored as the original storage
+        ('view.head', shared[:4]),  # two views of one storage, the second at an offset
+        ('view.tail', shared[6:].view(2, 3)),
+        ('int64', torch.tensor([7, -3], dtype=torch.int64)),
+        ('scalar', torch.tensor(2.5)),
+    ])
+    torch.save(tensors, os.path.join(OUT_DIR, 'dtypes.pth'))
+    torch.save(tensors, os.path.join(OUT_DIR, 'dtypes-legacy.pth'), _use_new_zipfile_serialization=False)
+    expected = {k: {'dtype': str(v.dtype).replace('torch.', ''), 'shape': list(v.shape),
+                    'values': v.float().contiguous().view(-1).tolist()} for k, v in tensors.items()}
+    with open(os.path.join(OUT_DIR, 'dtypes.json'), 'w') as f:
+        json.dump(expected, f, indent=1)
+        f.write('\n')
+
+
+def pickle_fixtures():
+    shared = ['x']
+    value = {
+        'ints': [0, 255, 65535, -1, 2 ** 31 - 1, -2 ** 31, 2 ** 40, -2 ** 40, 2 ** 70, -2 ** 70],
+        'floats': [3.5, -0.0, 1e-300],
+        'flags': [True, False, None],
+        'text': ['', 'ascii', 'ünïcödé', 'x' * 300],
+        'bytes': b'\x00\x01\xff',
+        'tuples': [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)],
+        'nested': {'a': {'b': [[], {}]}},
+        'shared': [shared, shared],
+    }
+    with open(os.path.join(OUT_DIR, 'pickles.json'), 'w') as f:
+        json.dump({f'protocol{p}': pickle.dumps(value, protocol=p).hex() for p in (2, 5)}, f, indent=1)
+        f.write('\n')
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     generator = torch.Generator().manual_seed(SEED)
@@ -166,6 +211,9 @@ def main():
     with open(os.path.join(OUT_DIR, 'parity.json'), 'w') as f:
         json.dump(parity, f, indent=1)
         f.write('\n')
+
+    dtype_fixtures(generator)
+    pickle_fixtures()
 
     for name in ['resnet152', 'densenet161']:
         full = getattr(torchvision.models, name)()  # ImageNet shape: 1000 classes, as the published weights
