@@ -1,0 +1,47 @@
+/**
+ * `npm run evaluate -- --model NAME[@VERSION] --data DIR [--split test]` (usage: --help).
+ *
+ * Prints the metrics table on stdout and writes the JSON report; logs (pino JSON) go to stderr.
+ */
+import path from 'node:path';
+import { runEvaluation } from '../evaluate/evaluate-job';
+import { parseEvaluateArgs } from '../evaluate/evaluate-options';
+import { formatMetrics } from '../metrics/format-metrics';
+import { createLogger } from '../train/logger';
+
+const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = parseEvaluateArgs(process.argv.slice(2), {
+      cwd: process.env.INIT_CWD ?? process.cwd(),
+      repoRoot: REPO_ROOT,
+    });
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  const log = createLogger({ job: 'evaluate', destination: process.stderr });
+  try {
+    const result = await runEvaluation(options, log);
+    console.log(`${result.model.name} v${result.model.version} on ${result.data.root}`);
+    console.log(formatMetrics(result.metrics));
+    if (result.skipped.length > 0) console.log(`\n${result.skipped.length} unreadable images skipped`);
+    console.log(
+      `\n${result.timings.images_per_s.toFixed(1)} images/s in onnxruntime; preprocessing ${result.timings.preprocess_s.toFixed(1)} s`,
+    );
+    console.log(`JSON: ${result.out}`);
+    return 0;
+  } catch (error) {
+    log.error({ err: error }, 'evaluation failed');
+    console.error(error instanceof Error ? error.message : error);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}

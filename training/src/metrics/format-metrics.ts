@@ -1,0 +1,40 @@
+/**
+ * Metrics as plain-text tables for the console (`npm run evaluate`, end of `npm run train`).
+ */
+import type { ModelMetrics } from '@fer/shared';
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '))
+    .join('\n');
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+/**
+ * Summary line, per-class table and confusion matrix.
+ *
+ * @example console.log(formatMetrics(metrics))
+ */
+export function formatMetrics(metrics: ModelMetrics): string {
+  const classes = Object.keys(metrics.per_class);
+  const perClass = table([
+    ['class', 'precision', 'recall', 'F1', 'support'],
+    ...classes.map((c) => {
+      const m = metrics.per_class[c];
+      return [c, pct(m.precision), pct(m.recall), pct(m.f1), String(m.support)];
+    }),
+  ]);
+  const confusion = table([
+    ['true \\ predicted', ...classes],
+    ...metrics.confusion_matrix.map((row, i) => [classes[i], ...row.map(String)]),
+  ]);
+  return [
+    `split ${metrics.split}: ${metrics.samples} images, accuracy ${pct(metrics.accuracy)}, macro-F1 ${pct(metrics.macro_f1)}`,
+    '',
+    perClass,
+    '',
+    confusion,
+  ].join('\n');
+}

@@ -1,0 +1,37 @@
+/**
+ * The per-epoch record of a run, appended as one JSON line per epoch (`epochs.jsonl`) so a run
+ * can be followed with `tail -f` and plotted afterwards; the same records drive the report.
+ */
+import { appendFile, writeFile } from 'node:fs/promises';
+
+export interface EpochRecord {
+  epoch: number;
+  /** 'head' while the backbone is frozen (--freeze-epochs), then 'full'. */
+  phase: 'head' | 'full';
+  /** Learning rate at the epoch's last step. */
+  lr: number;
+  train_loss: number;
+  train_accuracy: number;
+  val_loss: number;
+  val_accuracy: number;
+  val_macro_f1: number;
+  /** Training throughput of the epoch (forward + backward + update). */
+  images_per_s: number;
+  duration_s: number;
+  /** Best validation accuracy so far. */
+  best: boolean;
+}
+
+/**
+ * Appends one record.
+ *
+ * @example await appendEpoch('run/epochs.jsonl', record);
+ */
+export async function appendEpoch(file: string, record: EpochRecord): Promise<void> {
+  await appendFile(file, `${JSON.stringify(record)}\n`);
+}
+
+/** Rewrites the log with exactly `records` (a resumed run drops epochs after its checkpoint). */
+export async function writeEpochLog(file: string, records: readonly EpochRecord[]): Promise<void> {
+  await writeFile(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}

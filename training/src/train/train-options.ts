@@ -1,0 +1,276 @@
+/**
+ * The options of `npm run train`, their defaults (the study's recipe: 20 epochs, batch 128,
+ * one-cycle up to 1e-3, weight decay 1e-2, gradient clipping, 64-px input) and the command-line
+ * parsing. Relative paths are resolved against the directory the user ran npm from.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BACKEND_NAMES, isValidModelName, type BackendName } from '@fer/shared';
+import { BACKBONE_NAMES, resolveBackbone } from '../backbones';
+import { CLASS_BALANCE_MODES, type ClassBalanceMode } from '../data/class-balance';
+import type { BadImagePolicy } from '../data/pixel-cache';
+
+/** `--backbone all`: the two backbones of the comparative study. */
+export const STUDY_BACKBONES = ['resnet152', 'densenet161'] as const;
+
+export interface TrainOptions {
+  /** One or more backbone names; more than one also writes a comparison. */
+  backbones: string[];
+  data: string;
+  registry: string;
+  /** Registry model name for a single backbone (default: the backbone name). */
+  name: string | null;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  inputSize: number;
+  pretrained: string | null;
+  freezeEpochs: number;
+  valFraction: number;
+  seed: number;
+  resume: boolean;
+  patience: number;
+  weightDecay: number;
+  /** Global gradient-norm limit; null disables clipping. */
+  clipNorm: number | null;
+  labelSmoothing: number;
+  classBalance: ClassBalanceMode;
+  augment: boolean;
+  onBadImage: BadImagePolicy;
+  /** Stratified subset of the training split (smoke runs). */
+  maxTrainImages: number | null;
+  /** Stratified subset of the test split (smoke runs). */
+  maxTestImages: number | null;
+  /** Folder for run folders (checkpoints, logs); one per backbone and option set. */
+  runsDir: string;
+  /** Where `--backbone all` writes comparison.md and its charts. */
+  comparisonDir: string | null;
+  backend: BackendName | null;
+  evalBatchSize: number;
+  progress: boolean;
+  logLevel: string;
+}
+
+export const TRAIN_DEFAULTS = {
+  epochs: 20,
+  batchSize: 128,
+  lr: 1e-3,
+  inputSize: 64,
+  freezeEpochs: 0,
+  valFraction: 0.1,
+  seed: 42,
+  patience: 5,
+  weightDecay: 1e-2,
+  clipNorm: 1,
+  labelSmoothing: 0,
+  classBalance: 'weighted-loss' as ClassBalanceMode,
+  onBadImage: 'skip' as BadImagePolicy,
+  evalBatchSize: 256,
+};
+
+export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...] --data DIR [options]
+
+  --backbone NAME      resnet152, densenet161, all (= ${STUDY_BACKBONES.join(' + ')}), or a list a,b
+                       (known: ${BACKBONE_NAMES.join(', ')})
+  --data DIR           Kaggle layout (Training/Training/<Class>), msambare (train/<emotion>) or FER2013 CSV
+  --epochs N           ${TRAIN_DEFAULTS.epochs}          --batch-size N     ${TRAIN_DEFAULTS.batchSize}
+  --lr X               ${TRAIN_DEFAULTS.lr} (one-cycle peak)  --input-size N  ${TRAIN_DEFAULTS.inputSize}
+  --pretrained FILE    torchvision .pth/.safetensors weights (classifier replaced when shapes differ)
+  --freeze-epochs K    train only the head for K epochs, then everything (${TRAIN_DEFAULTS.freezeEpochs})
+  --val-fraction X     stratified validation share of the training split (${TRAIN_DEFAULTS.valFraction})
+  --seed N             ${TRAIN_DEFAULTS.seed}              --patience N       early stopping (${TRAIN_DEFAULTS.patience}; 0 = off)
+  --weight-decay X     ${TRAIN_DEFAULTS.weightDecay} (decoupled)  --clip-norm X  ${TRAIN_DEFAULTS.clipNorm} (0 = off)
+  --label-smoothing X  ${TRAIN_DEFAULTS.labelSmoothing}   --class-balance ${CLASS_BALANCE_MODES.join('|')} (${TRAIN_DEFAULTS.classBalance})
+  --no-augment         train without augmentation
+  --on-bad-image M     skip|fail (${TRAIN_DEFAULTS.onBadImage})
+  --max-train-images N / --max-test-images N   stratified subsets for quick runs
+  --registry DIR       where versions are published (default: models/)
+  --name NAME          registry model name (one backbone only; default: the backbone name)
+  --runs-dir DIR       checkpoints and logs (default: artifacts/runs)
+  --comparison-dir DIR comparison output for several backbones (default: artifacts/comparisons/<time>)
+  --resume             continue the interrupted run with the same options
+  --backend B          ${BACKEND_NAMES.join('|')} (default: the best available)
+  --no-progress        no progress bars       --log-level L  pino level (info)`;
+
+function number(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  check: (n: number) => boolean,
+  what: string,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new Error(`${flag} must be ${what}, got "${value}"`);
+  return n;
+}
+
+const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
+const nonNegativeInt = (n: number) => Number.isInteger(n) && n >= 0;
+
+/**
+ * Parses `npm run train -- ...` arguments.
+ *
+ * @example parseTrainArgs(['--backbone', 'resnet-tiny', '--data', 'd', '--epochs', '3'], { cwd, repoRoot })
+ * @throws Error with the usage for an unknown flag, a missing --backbone/--data or a bad value.
+ */
+export function parseTrainArgs(
+  argv: readonly string[],
+  paths: { cwd: string; repoRoot: string },
+): TrainOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      backbone: { type: 'string' },
+      data: { type: 'string' },
+      registry: { type: 'string' },
+      name: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      'input-size': { type: 'string' },
+      pretrained: { type: 'string' },
+      'freeze-epochs': { type: 'string' },
+      'val-fraction': { type: 'string' },
+      seed: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      patience: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      'clip-norm': { type: 'string' },
+      'label-smoothing': { type: 'string' },
+      'class-balance': { type: 'string' },
+      'no-augment': { type: 'boolean', default: false },
+      'on-bad-image': { type: 'string' },
+      'max-train-images': { type: 'string' },
+      'max-test-images': { type: 'string' },
+      'runs-dir': { type: 'string' },
+      'comparison-dir': { type: 'string' },
+      backend: { type: 'string' },
+      'no-progress': { type: 'boolean', default: false },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(TRAIN_USAGE);
+  if (!values.backbone) throw new Error(`--backbone is required\n${TRAIN_USAGE}`);
+  if (!values.data) throw new Error(`--data is required\n${TRAIN_USAGE}`);
+  const backbones =
+    values.backbone === 'all' ? [...STUDY_BACKBONES] : values.backbone.split(',').map((b) => b.trim());
+  for (const b of backbones) resolveBackbone(b); // throws naming the valid backbones
+  if (new Set(backbones).size !== backbones.length)
+    throw new Error(`--backbone lists a backbone twice: ${values.backbone}`);
+  if (values.name !== undefined) {
+    if (backbones.length > 1) throw new Error('--name applies to a single backbone');
+    if (!isValidModelName(values.name))
+      throw new Error(`--name "${values.name}" is not a valid registry model name`);
+  }
+  const classBalance = (values['class-balance'] ?? TRAIN_DEFAULTS.classBalance) as ClassBalanceMode;
+  if (!CLASS_BALANCE_MODES.includes(classBalance)) {
+    throw new Error(
+      `--class-balance must be one of ${CLASS_BALANCE_MODES.join(', ')}, got "${classBalance}"`,
+    );
+  }
+  const onBadImage = (values['on-bad-image'] ?? TRAIN_DEFAULTS.onBadImage) as BadImagePolicy;
+  if (onBadImage !== 'skip' && onBadImage !== 'fail')
+    throw new Error(`--on-bad-image must be skip or fail, got "${onBadImage}"`);
+  const backend = (values.backend ?? null) as BackendName | null;
+  if (backend !== null && !BACKEND_NAMES.includes(backend)) {
+    throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${backend}"`);
+  }
+  const fromCwd = (p: string) => path.resolve(paths.cwd, p);
+  const epochs = number(values.epochs, '--epochs', TRAIN_DEFAULTS.epochs, positiveInt, 'a positive integer');
+  const freezeEpochs = number(
+    values['freeze-epochs'],
+    '--freeze-epochs',
+    TRAIN_DEFAULTS.freezeEpochs,
+    nonNegativeInt,
+    'an integer >= 0',
+  );
+  if (freezeEpochs > epochs)
+    throw new Error(`--freeze-epochs (${freezeEpochs}) exceeds --epochs (${epochs})`);
+  const clip = number(
+    values['clip-norm'],
+    '--clip-norm',
+    TRAIN_DEFAULTS.clipNorm,
+    (n) => n >= 0,
+    'a number >= 0',
+  );
+  const maxTrain = values['max-train-images'];
+  const maxTest = values['max-test-images'];
+  return {
+    backbones,
+    data: fromCwd(values.data),
+    registry: values.registry ? fromCwd(values.registry) : path.join(paths.repoRoot, 'models'),
+    name: values.name ?? null,
+    epochs,
+    batchSize: number(
+      values['batch-size'],
+      '--batch-size',
+      TRAIN_DEFAULTS.batchSize,
+      positiveInt,
+      'a positive integer',
+    ),
+    lr: number(values.lr, '--lr', TRAIN_DEFAULTS.lr, (n) => n > 0, 'a positive number'),
+    inputSize: number(
+      values['input-size'],
+      '--input-size',
+      TRAIN_DEFAULTS.inputSize,
+      (n) => positiveInt(n) && n >= 8,
+      'an integer >= 8',
+    ),
+    pretrained: values.pretrained ? fromCwd(values.pretrained) : null,
+    freezeEpochs,
+    valFraction: number(
+      values['val-fraction'],
+      '--val-fraction',
+      TRAIN_DEFAULTS.valFraction,
+      (n) => n > 0 && n <= 0.5,
+      'in (0, 0.5]',
+    ),
+    seed: number(values.seed, '--seed', TRAIN_DEFAULTS.seed, Number.isSafeInteger, 'an integer'),
+    resume: values.resume ?? false,
+    patience: number(
+      values.patience,
+      '--patience',
+      TRAIN_DEFAULTS.patience,
+      nonNegativeInt,
+      'an integer >= 0',
+    ),
+    weightDecay: number(
+      values['weight-decay'],
+      '--weight-decay',
+      TRAIN_DEFAULTS.weightDecay,
+      (n) => n >= 0,
+      'a number >= 0',
+    ),
+    clipNorm: clip === 0 ? null : clip,
+    labelSmoothing: number(
+      values['label-smoothing'],
+      '--label-smoothing',
+      TRAIN_DEFAULTS.labelSmoothing,
+      (n) => n >= 0 && n < 1,
+      'in [0, 1)',
+    ),
+    classBalance,
+    augment: !values['no-augment'],
+    onBadImage,
+    maxTrainImages:
+      maxTrain === undefined
+        ? null
+        : number(maxTrain, '--max-train-images', 0, positiveInt, 'a positive integer'),
+    maxTestImages:
+      maxTest === undefined
+        ? null
+        : number(maxTest, '--max-test-images', 0, positiveInt, 'a positive integer'),
+    runsDir: values['runs-dir']
+      ? fromCwd(values['runs-dir'])
+      : path.join(paths.repoRoot, 'artifacts', 'runs'),
+    comparisonDir: values['comparison-dir'] ? fromCwd(values['comparison-dir']) : null,
+    backend,
+    evalBatchSize: TRAIN_DEFAULTS.evalBatchSize,
+    progress: !values['no-progress'],
+    logLevel: values['log-level'] ?? 'info',
+  };
+}
