@@ -1,0 +1,111 @@
+/**
+ * `buildApp(options)`: the whole service as a Fastify instance, without listening. server.ts (the
+ * process) and the tests (over a temporary registry) both build it here, so the tests run exactly
+ * the production wiring. Plugins go in a fixed order: external @fastify/* plugins, then our
+ * services (metrics, auth, lifecycle, model manager, batcher, detector), then the routes.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config';
+import { errorBody, toHttpError } from './errors';
+import { registerCors } from './plugins/external/cors';
+import { registerHelmet } from './plugins/external/helmet';
+import { registerMultipart } from './plugins/external/multipart';
+import { registerRateLimit } from './plugins/external/rate-limit';
+import { registerSwagger } from './plugins/external/swagger';
+import authPlugin from './plugins/app/auth';
+import batcherPlugin from './plugins/app/batcher';
+import detectorPlugin from './plugins/app/detector';
+import lifecyclePlugin from './plugins/app/lifecycle';
+import metricsPlugin from './plugins/app/metrics';
+import modelManagerPlugin from './plugins/app/model-manager';
+import healthRoutes from './routes/health';
+import metricsRoutes from './routes/metrics';
+import modelRoutes from './routes/models';
+import predictRoutes from './routes/predict';
+import type { RuntimeFactory } from './runtime/types';
+import { ApiKeys } from './security/api-keys';
+
+export interface AppOptions {
+  config: Config;
+  /** Makes the InferenceRuntime of each loaded version (production: the runtime module's factory). */
+  runtimeFactory: RuntimeFactory;
+  /** Fastify logger options; false (the default) logs nothing, as tests want. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Incoming x-request-id values we trust enough to put in logs; anything else gets a fresh id. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Headers that must never reach a log line. */
+export const REDACTED_HEADERS = [
+  'req.headers["x-api-key"]',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
+
+/**
+ * Builds the service. Call `ready()` (or `listen()`) to start loading models and the detector.
+ *
+ * @example const app = await buildApp({ config: loadConfig(process.env), runtimeFactory: createRuntime });
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.limits.maxBodyBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Our lifecycle plugin answers during shutdown with the API's own 503 body.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const http = toHttpError(error, request.id);
+    if (http.unexpected) request.log.error({ err: error }, 'request failed');
+    else if (http.statusCode >= 500)
+      request.log.warn({ code: http.code, msg: http.message }, 'request not served');
+    reply.code(http.statusCode).headers(http.headers).send(errorBody(http.code, http.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send(errorBody('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`));
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const apiKeys = new ApiKeys(config.security.apiKeys);
+
+  // External plugins.
+  await registerHelmet(app);
+  await registerCors(app, config.security.corsOrigins);
+  await registerRateLimit(
+    app,
+    { max: config.security.rateLimitMax, windowMs: config.security.rateLimitWindowMs },
+    apiKeys,
+  );
+  await registerMultipart(app, config.limits.maxBodyBytes);
+  await registerSwagger(app);
+
+  // Our services.
+  await app.register(metricsPlugin);
+  await app.register(authPlugin, { keys: apiKeys });
+  await app.register(lifecyclePlugin);
+  await app.register(modelManagerPlugin, { config, runtimeFactory: options.runtimeFactory });
+  await app.register(batcherPlugin, { policy: config.batching });
+  await app.register(detectorPlugin, { config });
+
+  // Routes.
+  await app.register(healthRoutes);
+  await app.register(metricsRoutes);
+  await app.register(modelRoutes);
+  await app.register(predictRoutes, { config });
+
+  return app;
+}

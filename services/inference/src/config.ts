@@ -1,0 +1,190 @@
+/**
+ * The service's whole configuration: one zod schema over environment variables, checked once at
+ * start-up. Nothing else in the service reads `process.env`; everything receives a `Config`.
+ * A bad value stops the process at once with a message naming the variable, instead of surfacing
+ * later as a confusing runtime error.
+ */
+import path from 'node:path';
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { BACKEND_NAMES } from '@fer/shared';
+import { RUNTIME_KINDS } from './runtime/types';
+
+/** The project's own registry: what `npm start` serves when REGISTRY_DIR is not set. */
+export const DEFAULT_REGISTRY_DIR = path.resolve(__dirname, '../../../models');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const DETECTOR_KINDS = ['tiny', 'ssd'] as const;
+export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const number = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** Comma-separated list; blanks removed, so "" and "a,,b" are fine. */
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
+
+/**
+ * Environment variables and their defaults. The batching and detector defaults are the values the
+ * `bench:service` benchmark justified on a 2-core machine (see README, "Inference service").
+ */
+export const envSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+
+  REGISTRY_DIR: z.string().min(1).default(DEFAULT_REGISTRY_DIR),
+  /** Model a request without `model` gets; empty means the first loaded model by name. */
+  DEFAULT_MODEL: z.string().default(''),
+  /** Load only the newest N valid versions of each model; 0 loads all. */
+  MODEL_VERSIONS_LOADED: int(0).default(0),
+  /** Periodic rescan of the registry, in case a file-system watch event is missed (network mounts). */
+  REGISTRY_RESCAN_MS: int(100).default(30_000),
+  REGISTRY_WATCH: boolean.default(true),
+
+  RUNTIME: z.enum(RUNTIME_KINDS).default('onnx'),
+  DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** Intra-op threads for each loaded model; 0 lets the runtime use every core. */
+  RUNTIME_THREADS: int(0, 256).default(0),
+  TFJS_BACKEND: z.enum(BACKEND_NAMES).optional(),
+
+  BATCH_MAX_SIZE: int(1, 1024).default(16),
+  BATCH_MAX_DELAY_MS: int(0, 10_000).default(4),
+  BATCH_MAX_QUEUE: int(1, 100_000).default(256),
+  /** Deadline of one /predict request, from arrival to answer; later answers are 504 TIMEOUT. */
+  REQUEST_TIMEOUT_MS: int(1, 600_000).default(15_000),
+
+  MAX_BODY_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+  MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(40_000_000),
+  /** Most faces classified in one image (the largest ones); a request may ask for fewer. */
+  MAX_FACES: int(1, 1000).default(32),
+
+  DETECTOR: z.enum(DETECTOR_KINDS).default('tiny'),
+  /** Worker threads running the face detector; 0 means one per available core. */
+  DETECTOR_WORKERS: int(0, 64).default(0),
+  /** Side of the square the detector network sees (multiple of 32 for the tiny detector). */
+  DETECTOR_INPUT_SIZE: int(128, 1024).default(416),
+  DETECTOR_MIN_SCORE: number(0.05, 0.99).default(0.3),
+  /** Longest side of the downscaled copy the detector runs on. */
+  DETECTOR_MAX_SIDE: int(128, 4096).default(640),
+
+  /** Comma-separated API keys accepted in `x-api-key`; empty turns authentication off. */
+  API_KEYS: list.default([]),
+  /** Comma-separated origins allowed by CORS; empty disables CORS headers, "*" allows any origin. */
+  CORS_ORIGINS: list.default([]),
+  /** Requests per window per API key (or client IP without one); 0 disables rate limiting. */
+  RATE_LIMIT_MAX: int(0).default(600),
+  RATE_LIMIT_WINDOW_MS: int(100).default(60_000),
+
+  /** How long a SIGTERM/SIGINT waits for queued and running work before the process exits. */
+  DRAIN_TIMEOUT_MS: int(0, 600_000).default(20_000),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  registry: {
+    dir: string;
+    defaultModel: string | null;
+    versionsLoaded: number;
+    rescanMs: number;
+    watch: boolean;
+  };
+  runtime: {
+    kind: (typeof RUNTIME_KINDS)[number];
+    device: 'cpu' | 'cuda';
+    threads: number | undefined;
+    tfjsBackend: (typeof BACKEND_NAMES)[number] | undefined;
+  };
+  batching: { maxBatchSize: number; maxDelayMs: number; maxQueue: number };
+  limits: { requestTimeoutMs: number; maxBodyBytes: number; maxImagePixels: number; maxFaces: number };
+  detector: { kind: DetectorKind; workers: number; inputSize: number; minScore: number; maxSide: number };
+  security: { apiKeys: string[]; corsOrigins: string[]; rateLimitMax: number; rateLimitWindowMs: number };
+  drainTimeoutMs: number;
+}
+
+/** Thrown when the environment does not describe a valid configuration; lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses and checks the environment into a `Config`.
+ *
+ * @example const config = loadConfig(process.env); // in server.ts only
+ * @example loadConfig({ PORT: 'x' }) // throws ConfigError: "PORT: Invalid input: expected number, received NaN"
+ * @throws ConfigError naming every invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  if (e.DETECTOR === 'tiny' && e.DETECTOR_INPUT_SIZE % 32 !== 0) {
+    throw new ConfigError([`DETECTOR_INPUT_SIZE: must be a multiple of 32 for the tiny detector`]);
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    registry: {
+      dir: path.resolve(e.REGISTRY_DIR),
+      defaultModel: e.DEFAULT_MODEL === '' ? null : e.DEFAULT_MODEL,
+      versionsLoaded: e.MODEL_VERSIONS_LOADED,
+      rescanMs: e.REGISTRY_RESCAN_MS,
+      watch: e.REGISTRY_WATCH,
+    },
+    runtime: {
+      kind: e.RUNTIME,
+      device: e.DEVICE,
+      threads: e.RUNTIME_THREADS === 0 ? undefined : e.RUNTIME_THREADS,
+      tfjsBackend: e.TFJS_BACKEND,
+    },
+    batching: {
+      maxBatchSize: e.BATCH_MAX_SIZE,
+      maxDelayMs: e.BATCH_MAX_DELAY_MS,
+      maxQueue: e.BATCH_MAX_QUEUE,
+    },
+    limits: {
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxImagePixels: e.MAX_IMAGE_PIXELS,
+      maxFaces: e.MAX_FACES,
+    },
+    detector: {
+      kind: e.DETECTOR,
+      workers: e.DETECTOR_WORKERS === 0 ? availableParallelism() : e.DETECTOR_WORKERS,
+      inputSize: e.DETECTOR_INPUT_SIZE,
+      minScore: e.DETECTOR_MIN_SCORE,
+      maxSide: e.DETECTOR_MAX_SIDE,
+    },
+    security: {
+      apiKeys: e.API_KEYS,
+      corsOrigins: e.CORS_ORIGINS,
+      rateLimitMax: e.RATE_LIMIT_MAX,
+      rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+    },
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
+  };
+}

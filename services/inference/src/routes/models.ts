@@ -1,0 +1,57 @@
+/**
+ * GET /models and GET /models/{name}/versions/{version} (DESIGN §4): what the registry holds, what
+ * is loaded, the default, each version's test metrics, and a version's full metadata.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ModelMetadata } from '@fer/shared';
+import { InvalidRequestError } from '../errors';
+import type { VersionView } from '../models/model-manager';
+
+const VERSION_PARAM = /^[1-9][0-9]{0,8}$/;
+
+function summary(view: VersionView, defaultVersion: number | null) {
+  const metadata: ModelMetadata | null = view.metadata;
+  return {
+    version: view.version,
+    status: view.status,
+    default: view.version === defaultVersion,
+    error: view.error,
+    created_at: metadata?.created_at ?? null,
+    input_size: metadata?.preprocessing.input_size ?? null,
+    architecture: metadata?.architecture ?? null,
+    metrics: metadata?.metrics
+      ? {
+          accuracy: metadata.metrics.accuracy,
+          macro_f1: metadata.metrics.macro_f1,
+          samples: metadata.metrics.samples,
+          split: metadata.metrics.split,
+        }
+      : null,
+  };
+}
+
+export default async function modelRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/models', async () => {
+    const models = app.models.list();
+    return {
+      default_model: app.models.defaultModel(),
+      models: models.map((model) => ({
+        name: model.name,
+        default_version: model.defaultVersion,
+        versions: model.versions.map((v) => summary(v, model.defaultVersion)),
+      })),
+    };
+  });
+
+  app.get<{ Params: { name: string; version: string } }>(
+    '/models/:name/versions/:version',
+    async (request) => {
+      const { name, version } = request.params;
+      if (!VERSION_PARAM.test(version))
+        throw new InvalidRequestError(`Invalid version "${version}": a positive integer`);
+      const view = app.models.describe(name, Number(version));
+      const defaultVersion = app.models.list().find((m) => m.name === name)?.defaultVersion ?? null;
+      return { ...summary(view, defaultVersion), name, load_ms: view.loadMs, metadata: view.metadata };
+    },
+  );
+}

@@ -1,0 +1,91 @@
+/**
+ * POST /predict (DESIGN §4): query validation, model resolution, the upload, the request's
+ * deadline and client-disconnect signal, then the pipeline in predict/predict-image.ts.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config';
+import { ClientGoneError, InvalidRequestError, RequestTimeoutError } from '../errors';
+import { SUPPORTED_MEDIA_TYPES } from '../predict/media-type';
+import { predictImage } from '../predict/predict-image';
+import { parsePredictQuery } from '../predict/query';
+import { readUpload } from '../predict/read-upload';
+
+export interface PredictRouteOptions {
+  config: Config;
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export default async function predictRoutes(
+  app: FastifyInstance,
+  { config }: PredictRouteOptions,
+): Promise<void> {
+  const { limits } = config;
+  app.addContentTypeParser(
+    [...SUPPORTED_MEDIA_TYPES],
+    { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes },
+    (_request, body, done) => done(null, body),
+  );
+
+  app.post('/predict', { bodyLimit: limits.maxBodyBytes }, async (request, reply) => {
+    const parsed = parsePredictQuery(request.query);
+    if (!parsed.ok) throw new InvalidRequestError(parsed.message);
+    const query = parsed.query;
+    // Resolve the model before reading a multipart upload: an unknown model costs no upload.
+    const version = app.models.get(query.model, query.version);
+    request.modelLabel = `${version.name}@${version.version}`;
+
+    // One signal for everything the request started: its deadline, a client that went away, or
+    // the request finishing (which drops any work still queued for it).
+    const controller = new AbortController();
+    const remainingMs = limits.requestTimeoutMs - reply.elapsedTime;
+    const deadline = performance.now() + remainingMs;
+    const timer = setTimeout(
+      () => controller.abort(new RequestTimeoutError(limits.requestTimeoutMs)),
+      Math.max(0, remainingMs),
+    );
+    const onClose = () => {
+      if (!reply.raw.writableFinished) controller.abort(new ClientGoneError());
+    };
+    reply.raw.on('close', onClose);
+    try {
+      const bytes = await unlessAborted(readUpload(request), controller.signal);
+      const result = await unlessAborted(
+        predictImage(
+          app,
+          version,
+          bytes,
+          {
+            faces: query.faces,
+            crop: query.crop,
+            maxFaces: Math.min(query.max_faces ?? limits.maxFaces, limits.maxFaces),
+            maxPixels: limits.maxImagePixels,
+            deadline,
+          },
+          controller.signal,
+        ),
+        controller.signal,
+      );
+      app.metrics.facesPerImage.observe({ model: version.name }, result.faces.length);
+      if (result.timings.detect > 0) app.metrics.detectionTime.observe(result.timings.detect / 1000);
+      return {
+        model: { name: version.name, version: version.version },
+        image: result.image,
+        faces: result.faces,
+        timings_ms: { ...result.timings, total: Math.round(reply.elapsedTime * 100) / 100 },
+      };
+    } finally {
+      clearTimeout(timer);
+      reply.raw.off('close', onClose);
+      if (!controller.signal.aborted) controller.abort(new Error('the request has finished'));
+    }
+  });
+}

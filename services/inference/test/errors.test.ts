@@ -1,0 +1,63 @@
+import {
+  ImageTooLargeError,
+  InvalidModelVersionError,
+  ModelNotFoundError,
+  UndecodableImageError,
+  UnsupportedMediaTypeError,
+} from '@fer/shared';
+import {
+  errorBody,
+  InferenceFailedError,
+  OverloadedError,
+  RequestTimeoutError,
+  toHttpError,
+} from '../src/errors';
+
+describe('toHttpError', () => {
+  test.each([
+    [new UndecodableImageError('truncated'), 422, 'UNDECODABLE_IMAGE'],
+    [new ImageTooLargeError(20000, 20000, 40e6), 422, 'IMAGE_TOO_LARGE'],
+    [new UnsupportedMediaTypeError('svg', ['image/png']), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [new ModelNotFoundError('x'), 404, 'MODEL_NOT_FOUND'],
+    [new InvalidModelVersionError('/srv/models/x/2', ['model.onnx: missing']), 404, 'MODEL_NOT_FOUND'],
+    [new OverloadedError(3), 503, 'OVERLOADED'],
+    [new RequestTimeoutError(100), 504, 'TIMEOUT'],
+    [
+      Object.assign(new Error('Request body is too large'), {
+        code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+        statusCode: 413,
+      }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    [
+      Object.assign(new Error('reach files limit'), { code: 'FST_FILES_LIMIT', statusCode: 413 }),
+      400,
+      'INVALID_REQUEST',
+    ],
+    [new Error('Unexpected end of form'), 400, 'INVALID_REQUEST'],
+  ])('%s -> %i %s', (error, status, code) => {
+    const http = toHttpError(error, 'req-1');
+    expect(http.statusCode).toBe(status);
+    expect(http.code).toBe(code);
+    expect(http.unexpected).toBe(false);
+  });
+
+  test('a full queue tells the client when to retry', () => {
+    expect(toHttpError(new OverloadedError(3), 'r').headers).toEqual({ 'retry-after': '3' });
+  });
+
+  test('unknown errors become a generic 500 without internals', () => {
+    const error = new Error('ENOENT: no such file /srv/models/secret/model.onnx');
+    const http = toHttpError(error, 'req-42');
+    expect(http).toMatchObject({ statusCode: 500, code: 'INTERNAL_ERROR', unexpected: true });
+    expect(http.message).toBe('Internal server error (request id req-42)');
+    expect(JSON.stringify(errorBody(http.code, http.message))).not.toMatch(/srv|ENOENT|at /);
+  });
+
+  test('a failed batch is a 500 whose message hides the runtime error', () => {
+    const http = toHttpError(new InferenceFailedError(new Error('ORT failure at /tmp/x')), 'r');
+    expect(http).toMatchObject({ statusCode: 500, code: 'INFERENCE_FAILED', unexpected: true });
+    expect(http.message).not.toMatch(/ORT|tmp/);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Real small models for the tests, built once per jest run by the training workspace's
+ * `make-model` CLI (a subprocess: the service never imports training). The template registry holds:
+ *   - `tiny` v1: resnet-tiny at 32 px, seed 1 (what most tests serve);
+ *   - a `tiny` version with seed 2 in a separate folder, published into a test's registry while the
+ *     service runs (hot reload), so its answers differ from v1's.
+ * Each test copies the template into its own temporary registry, which it may change freely.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { METADATA_FILE, publish, type MetadataDraft, type ModelMetadata } from '@fer/shared';
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = path.resolve(__dirname, '../../../..');
+/** Environment variable through which global-setup.ts hands the built template to test files. */
+export const TEMPLATE_ENV = 'FER_INFERENCE_TEST_MODELS';
+/** Set when global-setup.ts built the template, so global-teardown.ts only deletes its own. */
+export const OWNED_ENV = 'FER_INFERENCE_TEST_MODELS_OWNED';
+export const TEST_MODEL = 'tiny';
+export const TEST_INPUT_SIZE = 32;
+/** make-model takes a few seconds per model on a busy 2-core machine; this is its ceiling. */
+export const MAKE_MODEL_TIMEOUT_MS = 120_000;
+
+export interface TestModels {
+  /** Registry with `tiny` v1. */
+  registry: string;
+  /** Registry holding the seed-2 `tiny` as its version 1, to publish elsewhere during a test. */
+  nextVersion: string;
+}
+
+async function makeModel(registry: string, name: string, seed: number): Promise<void> {
+  const args = ['run', '-s', '-w', 'training', 'make-model', '--'];
+  args.push('--config', 'resnet-tiny', '--input-size', String(TEST_INPUT_SIZE));
+  args.push('--registry', registry, '--name', name, '--seed', String(seed));
+  try {
+    await run('npm', args, { cwd: REPO_ROOT, timeout: MAKE_MODEL_TIMEOUT_MS });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`make-model failed for ${name} (seed ${seed}): ${stderr || String(error)}`);
+  }
+}
+
+/** Builds the template registries (global-setup.ts calls it once per run). */
+export async function buildTestModels(): Promise<TestModels> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'fer-inference-models-'));
+  const models = { registry: path.join(root, 'registry'), nextVersion: path.join(root, 'next-version') };
+  await Promise.all([
+    makeModel(models.registry, TEST_MODEL, 1),
+    makeModel(models.nextVersion, TEST_MODEL, 2),
+  ]);
+  return models;
+}
+
+/** The template built by global-setup.ts (or built now, when a test file runs without it). */
+export async function testModels(): Promise<TestModels> {
+  const fromEnv = process.env[TEMPLATE_ENV];
+  if (fromEnv) return JSON.parse(fromEnv) as TestModels;
+  const built = await buildTestModels();
+  process.env[TEMPLATE_ENV] = JSON.stringify(built);
+  return built;
+}
+
+/** A fresh registry (a copy of the template) that the caller owns and deletes with `rm`. */
+export async function freshRegistry(): Promise<string> {
+  const { registry } = await testModels();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fer-inference-registry-'));
+  await cp(registry, dir, { recursive: true });
+  return dir;
+}
+
+/** Publishes the seed-2 model as the next version of `tiny` in `registry` (atomic, as training does). */
+export async function publishNextVersion(registry: string): Promise<number> {
+  const { nextVersion } = await testModels();
+  const source = path.join(nextVersion, TEST_MODEL, '1');
+  const metadata = JSON.parse(await readFile(path.join(source, METADATA_FILE), 'utf8')) as ModelMetadata;
+  const { name: _n, version: _v, artifacts: _a, schema_version: _s, ...draft } = metadata;
+  const published = await publish({
+    root: registry,
+    name: TEST_MODEL,
+    sourceDir: source,
+    metadata: draft as MetadataDraft,
+  });
+  return published.version;
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
