@@ -82,7 +82,11 @@ function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0;
 }
 
-/** Structural problems of a configuration (empty when it is buildable). */
+/**
+ * Structural problems of a configuration (empty when it is buildable).
+ *
+ * @example validateBackboneConfig({ ...BACKBONES.resnet18, layers: [2, 2, 2] } as ResNetConfig) // ['layers must be ...']
+ */
 export function validateBackboneConfig(config: BackboneConfig): string[] {
   const problems: string[] = [];
   const checkAll = (label: string, values: readonly unknown[], length?: number): void => {

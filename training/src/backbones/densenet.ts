@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DenseNetConfig } from './config';
-import type { BuildOptions } from './resnet';
 import {
+  type BuildOptions,
   batchNorm,
   classifierHead,
   conv2d,

@@ -5,13 +5,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { type BackboneConfig, resolveBackbone } from './config';
 import { buildDenseNet } from './densenet';
-import { buildResNet, type BuildOptions } from './resnet';
+import { buildResNet } from './resnet';
+import type { BuildOptions } from './torch-layers';
 
 export * from './config';
-export type { BuildOptions } from './resnet';
-export { BATCH_NORM_EPSILON, BATCH_NORM_MOMENTUM, type BackboneInit } from './torch-layers';
+export {
+  BATCH_NORM_EPSILON,
+  BATCH_NORM_MOMENTUM,
+  type BackboneInit,
+  type BuildOptions,
+} from './torch-layers';
 
-/** The name of the linear layer that produces the logits (torchvision's head module). */
+/**
+ * The name of the linear layer that produces the logits (torchvision's head module).
+ *
+ * @example model.getLayer(headLayerName(resolveBackbone('densenet161'))) // the 'classifier' Dense layer
+ */
 export function headLayerName(config: BackboneConfig): 'fc' | 'classifier' {
   return config.family === 'resnet' ? 'fc' : 'classifier';
 }

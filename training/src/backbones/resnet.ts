@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ResNetConfig } from './config';
 import {
-  type BackboneInit,
+  type BuildOptions,
   batchNorm,
   classifierHead,
   conv2d,
@@ -22,17 +22,6 @@ const EXPANSION = { basic: 1, bottleneck: 4 } as const;
 
 /** torchvision initialises ResNet convolutions with kaiming_normal_(mode='fan_out'). */
 const FAN_MODE = 'fanOut';
-
-export interface BuildOptions {
-  /** Side of the square NHWC input. */
-  inputSize: number;
-  /** Units of the new classifier head. */
-  numClasses: number;
-  /** Makes every drawn weight reproducible; omitted: fresh randomness. */
-  seed?: number;
-  /** 'zeros' skips drawing backbone weights that an import is about to overwrite (default 'torchvision'). */
-  init?: BackboneInit;
-}
 
 function basicBlock(
   x: Symbolic,

@@ -78,6 +78,18 @@ export class WeightInit {
   }
 }
 
+/** What every builder takes besides its configuration. */
+export interface BuildOptions {
+  /** Side of the square NHWC input. */
+  inputSize: number;
+  /** Units of the new classifier head. */
+  numClasses: number;
+  /** Makes every drawn weight reproducible; omitted: fresh randomness. */
+  seed?: number;
+  /** 'zeros' skips drawing backbone weights that an import is about to overwrite (default 'torchvision'). */
+  init?: BackboneInit;
+}
+
 export interface ConvOptions {
   filters: number;
   kernelSize: number;

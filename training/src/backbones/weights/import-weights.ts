@@ -30,7 +30,11 @@ export interface ImportReport {
   headReplaced: boolean;
 }
 
-/** The model's weights as the mapping sees them: layer, class, role and TF.js shape. */
+/**
+ * The model's weights as the mapping sees them: layer, class, role and TF.js shape.
+ *
+ * @example describeModelWeights(model)[0] // { layer: 'conv1', className: 'Conv2D', role: 'kernel', shape: [7, 7, 3, 64] }
+ */
 export function describeModelWeights(model: tf.LayersModel): ModelWeightSpec[] {
   return model.layers.flatMap((layer) =>
     layer.weights.map((weight) => ({
