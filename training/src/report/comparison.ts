@@ -4,6 +4,7 @@
  * training time, throughput, model size, inference latency).
  */
 import type * as vl from 'vega-lite';
+import { formatDuration } from './format-duration';
 
 export interface ComparisonRow {
   name: string;
@@ -77,7 +78,7 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[], context: Comp
         pct(r.accuracy),
         pct(r.macroF1),
         `${r.bestEpoch ?? '-'} / ${r.epochsRun}`,
-        `${(r.trainingSeconds / 60).toFixed(1)} min`,
+        formatDuration(r.trainingSeconds),
         r.trainImagesPerS.toFixed(1),
         `${(r.modelBytes / 1e6).toFixed(1)} MB`,
         r.latencyMsPerImage === null ? '-' : r.latencyMsPerImage.toFixed(2),
@@ -122,7 +123,7 @@ export function qualitySpec(rows: readonly ComparisonRow[]): vl.TopLevelSpec {
     title: 'Test accuracy and macro-F1',
     data: { values },
     mark: 'bar',
-    width: { step: 24 },
+    width: { step: 40 },
     height: 220,
     encoding: {
       column: { field: 'metric', type: 'nominal', title: null },

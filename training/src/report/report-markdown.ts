@@ -4,6 +4,7 @@
  */
 import type { ModelMetrics } from '@fer/shared';
 import type { EpochRecord } from '../train/epoch-log';
+import { formatDuration } from './format-duration';
 
 export interface RunFacts {
   name: string;
@@ -68,13 +69,6 @@ function countsTable(counts: Record<string, Record<string, number>>): string {
   const rows = classes.map((c) => [c, ...splits.map((s) => counts[s][c] ?? 0)]);
   rows.push(['**total**', ...splits.map((s) => Object.values(counts[s]).reduce((a, b) => a + b, 0))]);
   return table(['class', ...splits], rows);
-}
-
-function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
 /**

@@ -6,6 +6,7 @@
  * resumed epoch replays what the interrupted one would have done).
  */
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
@@ -172,6 +173,7 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
   } else if (input.resume) {
     log.warn({ checkpointDir }, 'no checkpoint to resume from; starting from the first epoch');
   }
+  await mkdir(input.runDir, { recursive: true });
   await writeEpochLog(epochLog, state.history);
 
   const stepsPerEpoch = Math.ceil(train.count / config.batchSize);

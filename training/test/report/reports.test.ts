@@ -1,0 +1,165 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CLASSES } from '@fer/shared';
+import { classificationMetrics } from '../../src/metrics/classification';
+import {
+  comparisonMarkdown,
+  costSpec,
+  perClassSpec,
+  qualitySpec,
+  type ComparisonRow,
+} from '../../src/report/comparison';
+import { confusionSpec } from '../../src/report/confusion-chart';
+import { curvesSpec } from '../../src/report/curves-chart';
+import { renderSvg, writeChart } from '../../src/report/render-chart';
+import { renderReport, type RunFacts } from '../../src/report/report-markdown';
+import type { EpochRecord } from '../../src/train/epoch-log';
+
+const history: EpochRecord[] = [1, 2, 3].map((epoch) => ({
+  epoch,
+  phase: epoch === 1 ? 'head' : 'full',
+  lr: 1e-3 / epoch,
+  train_loss: 2 - epoch * 0.4,
+  train_accuracy: 0.2 * epoch,
+  val_loss: 2.1 - epoch * 0.3,
+  val_accuracy: [0.3, 0.55, 0.5][epoch - 1],
+  val_macro_f1: 0.1 * epoch,
+  images_per_s: 100,
+  duration_s: 2,
+  best: epoch <= 2,
+}));
+const truth = [0, 1, 2, 3, 4, 5, 0, 2, 2, 5];
+const predicted = [0, 1, 2, 3, 4, 4, 1, 2, 2, 5];
+const metrics = classificationMetrics(truth, predicted, CLASSES, 'Testing');
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'fer-report-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('charts', () => {
+  it('render the curves with both splits and mark the best epoch', async () => {
+    const svg = await renderSvg(curvesSpec(history, 'resnet-tiny'));
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('validation');
+    expect(svg).toContain('best epoch (2)');
+  });
+
+  it('render the confusion matrix with every class and count', async () => {
+    const svg = await renderSvg(confusionSpec(metrics, 'resnet-tiny on Testing'));
+    for (const c of CLASSES) expect(svg).toContain(`>${c}<`);
+    expect(svg).toContain('10 images, accuracy 80.0%');
+  });
+
+  it('are written as SVG and PNG', async () => {
+    const files = await writeChart(curvesSpec(history, 'x'), tmp, 'curves');
+    expect(files).toEqual(['curves.svg', 'curves.png']);
+    const png = await readFile(path.join(tmp, 'curves.png'));
+    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+  });
+});
+
+describe('report.md', () => {
+  const facts: RunFacts = {
+    name: 'resnet-tiny',
+    version: null,
+    backbone: 'resnet-tiny',
+    family: 'resnet',
+    parameters: 20250,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    codeRevision: 'abc',
+    command: 'npm run train -- --backbone resnet-tiny',
+    backend: 'wasm',
+    inputSize: 32,
+    dataset: {
+      format: 'kaggle',
+      root: '/data',
+      fingerprint: 'sha256:00',
+      counts: { Training: { Angry: 5 }, Testing: { Angry: 2 } },
+      used: { train: { Angry: 4 }, validation: { Angry: 1 }, test: { Angry: 2 } },
+      skipped: { train: 1, validation: 0, test: 0 },
+      ignored: { Training: { Disgust: 3 } },
+    },
+    training: {
+      epochsPlanned: 5,
+      epochsRun: 3,
+      bestEpoch: 2,
+      stoppedEarly: true,
+      batchSize: 16,
+      optimizer: { name: 'adamw' },
+      schedule: { name: 'one-cycle' },
+      augmentation: null,
+      classBalance: 'weighted-loss',
+      labelSmoothing: 0,
+      freezeEpochs: 1,
+      patience: 1,
+      seed: 1,
+      pretrained: null,
+      durationS: 75,
+      imagesPerS: 99.5,
+    },
+    history,
+    test: metrics,
+    onnx: { bytes: 90_000, opset: 17, latencyMsPerImage: 0.5 },
+    charts: { curves: 'curves.svg', confusion: 'confusion.svg' },
+  };
+
+  it('states the results, the data, the training settings and every epoch', () => {
+    const md = renderReport(facts);
+    expect(md).toMatch(/^# resnet-tiny, trained on kaggle data/);
+    expect(md).toContain('Test accuracy **80.0%**');
+    expect(md).toContain('best epoch 2 of 3');
+    expect(md).toContain('Left out on purpose: 3 Disgust images in Training.');
+    expect(md).toContain('Unreadable images skipped: 1 in train.');
+    expect(md).toContain('3 of 5 (early stop, patience 1)');
+    expect(md).toContain('| **2** | full |');
+    expect(md).toContain('![confusion matrix](confusion.svg)');
+    expect(md).toContain('1 min 15 s (99.5 images/s)');
+    expect(md).not.toMatch(/\n\n\n/);
+  });
+});
+
+describe('the comparison', () => {
+  const row = (name: string, accuracy: number): ComparisonRow => ({
+    name,
+    version: 1,
+    backbone: name,
+    parameters: 1_000_000,
+    accuracy,
+    macroF1: accuracy - 0.05,
+    perClassF1: Object.fromEntries(CLASSES.map((c, i) => [c, i / 10])),
+    trainingSeconds: 600,
+    trainImagesPerS: 50,
+    modelBytes: 4_000_000,
+    latencyMsPerImage: 3,
+    epochsRun: 20,
+    bestEpoch: 17,
+  });
+  const rows = [row('resnet152', 0.61), row('densenet161', 0.63)];
+
+  it('names the best model and cites the original study', () => {
+    const md = comparisonMarkdown(rows, {
+      dataset: 'kaggle at /d',
+      fingerprint: 'sha256:1',
+      testSplit: 'Testing',
+      createdAt: 'now',
+      command: null,
+    });
+    expect(md).toContain('Best test accuracy: **densenet161 v1** (63.0%)');
+    expect(md).toContain(
+      '| resnet152 v1 | 1,000,000 | 61.0% | 56.0% | 17 / 20 | 10 min 0 s | 50.0 | 4.0 MB | 3.00 |',
+    );
+    expect(md).toContain('| resnet152 | 53.4% |');
+  });
+
+  it('renders its three charts', async () => {
+    for (const spec of [qualitySpec(rows), perClassSpec(rows), costSpec(rows)]) {
+      const svg = await renderSvg(spec);
+      expect(svg).toContain('densenet161 v1');
+    }
+  });
+});
