@@ -1,5 +1,5 @@
 /**
- * Sets every BatchNormalization's moving mean and variance to the statistics its input has on a
+ * Sets every BatchNormalization's moving mean and variance from the statistics its input has on a
  * sample batch, layer after layer. A freshly initialised ResNet has moving statistics 0 and 1, so
  * in inference mode its residual sums grow block after block and a deep one outputs one-hot
  * probabilities for any input. Random-weight models made for export parity tests, runtime tests and
@@ -15,7 +15,11 @@ function reductionAxes(rank: number, axis: number): number[] {
 
 /**
  * Runs `sample` through `model` layer by layer and calibrates each batch norm on the way; returns
- * how many layers were set. Gamma and beta are kept. Tensors are freed as soon as no layer needs them.
+ * how many layers were set. The moving mean becomes the sample mean and the moving variance the
+ * uncentred second moment E[x^2]: deep features of a random network hardly vary with the input, so
+ * their centred variance is tiny and dividing by it would blow up any input but the sample; E[x^2]
+ * scales every input to about unit size instead. Gamma and beta are kept. Tensors are freed as soon
+ * as no layer needs them.
  *
  * @example calibrateBatchNorm(model, tf.randomNormal([8, 64, 64, 3], 0, 1, 'float32', seed)); // 155 for resnet152
  */
@@ -42,9 +46,12 @@ export function calibrateBatchNorm(model: tf.LayersModel, sample: tf.Tensor): nu
         const axes = reductionAxes(inputs[0].rank, config.axis ?? -1);
         const weights = layer.getWeights();
         const keep = weights.slice(0, weights.length - 2); // gamma and beta, when present
-        const { mean, variance } = tf.moments(inputs[0], axes);
-        layer.setWeights([...keep, mean, variance]);
-        tf.dispose([mean, variance]);
+        const [mean, secondMoment] = tf.tidy(() => [
+          tf.mean(inputs[0], axes),
+          tf.mean(tf.square(inputs[0]), axes),
+        ]);
+        layer.setWeights([...keep, mean, secondMoment]);
+        tf.dispose([mean, secondMoment]);
         calibrated++;
       }
       const output = layer.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false }) as tf.Tensor;
