@@ -16,21 +16,9 @@ import {
 import { checkBatch, modelShape, type ModelShape } from './input-shape';
 import type { InferenceRuntime, RuntimeOptions } from './types';
 
-/**
- * The TF.js backend is global to the process: select it once per preference and share the
- * result, so loading a second model does not re-initialise (or switch) the backend under the first.
- */
-const selections = new Map<string, Promise<BackendChoice>>();
-
-function activeBackend(preferred: RuntimeOptions['tfjsBackend']): Promise<BackendChoice> {
-  const key = preferred ?? 'best';
-  let selection = selections.get(key);
-  if (!selection) {
-    selection = selectBackend(preferred);
-    selections.set(key, selection);
-    selection.catch(() => selections.delete(key));
-  }
-  return selection;
+/** `[N, 32, 32, 3]` for a Keras shape with a dynamic batch. */
+function describeShape(shape: readonly (number | null)[]): string {
+  return `[${shape.map((d) => d ?? 'N').join(', ')}]`;
 }
 
 export class TfjsRuntime implements InferenceRuntime {
@@ -49,7 +37,8 @@ export class TfjsRuntime implements InferenceRuntime {
    */
   async load(versionDir: string, metadata: ModelMetadata): Promise<void> {
     if (this.model) throw new Error('this runtime already holds a model; create one runtime per version');
-    this.backend = await activeBackend(this.options.tfjsBackend);
+    // The backend is global to the process; with one TFJS_BACKEND per service every load agrees.
+    this.backend = await selectBackend(this.options.tfjsBackend);
     const shape = modelShape(metadata);
     const model = await loadLayersModel(path.join(versionDir, TFJS_DIR));
     const [, h, w, c] = model.inputs[0].shape;
@@ -63,12 +52,12 @@ export class TfjsRuntime implements InferenceRuntime {
       c !== shape.channels
     ) {
       problems.push(
-        `${TFJS_DIR}/ model input is [${model.inputs[0].shape.join(', ')}], metadata.json says [N, ${shape.size}, ${shape.size}, ${shape.channels}]`,
+        `${TFJS_DIR}/ model input is ${describeShape(model.inputs[0].shape)}, metadata.json says [N, ${shape.size}, ${shape.size}, ${shape.channels}]`,
       );
     }
     if (model.outputs.length !== 1 || model.outputs[0].shape.length !== 2 || classes !== shape.classes) {
       problems.push(
-        `${TFJS_DIR}/ model output is [${model.outputs[0].shape.join(', ')}], metadata.json lists ${shape.classes} classes`,
+        `${TFJS_DIR}/ model output is ${describeShape(model.outputs[0].shape)}, metadata.json lists ${shape.classes} classes`,
       );
     }
     if (problems.length > 0) {
