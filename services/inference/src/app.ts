@@ -68,7 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const http = toHttpError(error, request.id);
     if (http.unexpected) request.log.error({ err: error }, 'request failed');
     else if (http.statusCode >= 500)
-      request.log.warn({ code: http.code, msg: http.message }, 'request not served');
+      request.log.warn({ code: http.code, reason: http.message }, 'request not served');
     reply.code(http.statusCode).headers(http.headers).send(errorBody(http.code, http.message));
   });
   app.setNotFoundHandler((request, reply) => {

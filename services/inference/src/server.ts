@@ -1,24 +1,46 @@
 /**
- * Entry point of `npm start`. Until the HTTP service lands (issue 7) it reports what the
- * registry holds, so a fresh clone shows the registry is readable.
+ * The process entry point of `npm start`: reads the configuration (stopping at once with the names
+ * of bad variables), builds the app with the production runtime factory, listens, and on
+ * SIGTERM/SIGINT drains (readiness 503, no new work, queued and running batches finish) within
+ * DRAIN_TIMEOUT_MS before exiting.
  */
-import path from 'node:path';
-import { listModels } from '@fer/shared';
+import closeWithGrace from 'close-with-grace';
+import { buildApp, REDACTED_HEADERS } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createRuntime } from './runtime';
 
 async function main(): Promise<void> {
-  const root = path.resolve(__dirname, '../../../models');
-  const models = await listModels(root);
-  if (models.length === 0) {
-    console.log(`No models in the registry at ${root}; train one with \`npm run train\`.`);
-    return;
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
   }
-  for (const model of models) {
-    const versions = model.versions.map((v) => `${v.version} (${v.status})`).join(', ');
-    console.log(`${model.name}: versions ${versions}; default ${model.latest ?? 'none'}`);
-  }
+  const app = await buildApp({
+    config,
+    runtimeFactory: createRuntime,
+    logger: { level: config.logLevel, redact: REDACTED_HEADERS },
+  });
+
+  closeWithGrace({ delay: config.drainTimeoutMs, logger: app.log }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an uncaught error');
+    else app.log.info({ signal }, 'draining before exit');
+    app.lifecycle.startDraining();
+    await app.close();
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    { registry: config.registry.dir, runtime: config.runtime.kind, detector: config.detector.kind },
+    'inference service started',
+  );
 }
 
 main().catch((error: unknown) => {
   console.error(error);
-  process.exitCode = 1;
+  process.exit(1);
 });

@@ -1,7 +1,8 @@
 /**
  * The draining state of a shutting-down service: once `close()` starts (or server.ts announces a
- * signal), /readyz answers 503 so load balancers stop sending traffic, and new /predict requests
- * get 503 NOT_READY while the ones already accepted finish.
+ * signal), /readyz answers 503 so load balancers stop sending traffic, new requests (except the
+ * public probes) get 503 NOT_READY while the ones already accepted finish, and every answer closes
+ * its connection so close() need not wait for idle keep-alive sockets.
  */
 import fp from 'fastify-plugin';
 import { NotReadyError } from '../../errors';
@@ -30,10 +31,14 @@ export default fp(
     const lifecycle = new Lifecycle();
     app.decorate('lifecycle', lifecycle);
     app.addHook('preClose', async () => lifecycle.startDraining());
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', async (request) => {
       if (!lifecycle.draining || request.routeOptions.config?.public) return;
-      reply.header('connection', 'close');
       throw new NotReadyError('The service is shutting down');
+    });
+    // Keep-alive connections would hold close() open until they time out: while draining, every
+    // answer (including those of requests accepted before) closes its connection.
+    app.addHook('onSend', async (_request, reply) => {
+      if (lifecycle.draining) reply.header('connection', 'close');
     });
   },
   { name: 'lifecycle' },

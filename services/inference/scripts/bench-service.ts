@@ -1,0 +1,306 @@
+/**
+ * `npm run bench:service`: load-tests the service on loopback with autocannon and compares it with
+ * the raw runtime on the same model, measured in the same run (README, "Inference service").
+ *
+ * Workloads: 48x48 face crops with crop=none, and 640-px photos with face detection; each at
+ * several concurrencies with batching on (the configured defaults) and off (BATCH_MAX_SIZE=1).
+ * Reports req/s, p50/p95/p99 latency, mean batch size and errors per run, the runtime's images/s
+ * per batch size, optional RSS over a soak run, and the targets of the service issue. Results go
+ * to stdout (a markdown table) and bench-results/service-<time>.json.
+ *
+ * Options: --registry DIR --model NAME (default: builds resnet152 at 64 px with make-model, cached
+ * in bench-results/), --config NAME --input-size N, --duration S (10), --warmup S (2),
+ * --concurrency 1,8,32,64, --workloads crops,photos, --batching on,off, --soak S (0), --runtime onnx.
+ */
+import { execFile } from 'node:child_process';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { listModels } from '@fer/shared';
+import type { RuntimeKind } from '../src/runtime/types';
+import { summarizeLatency, type LatencySummary } from './bench/latency';
+import { metricValue } from './bench/prometheus-text';
+import { rawThroughput, type RawThroughput } from './bench/raw-runtime';
+import { startServiceProcess, type ServiceProcess } from './bench/service-process';
+import { faceCrops, photos } from './bench/workloads';
+
+const REPO_ROOT = path.resolve(__dirname, '../../..');
+const RESULTS_DIR = path.join(REPO_ROOT, 'bench-results');
+/** Building resnet152 with random weights and exporting it takes a few minutes on 2 cores. */
+const MAKE_MODEL_TIMEOUT_MS = 30 * 60_000;
+/** Seconds between RSS samples during the soak run, and the warm-up excluded from the check. */
+const SOAK_SAMPLE_S = 10;
+const SOAK_WARMUP_S = 30;
+/** The issue's targets. */
+const TARGET_SERVICE_VS_RAW = 0.7;
+const TARGET_BATCHING_GAIN = 1.3;
+const TARGET_PHOTOS_PER_S = 20;
+const TARGET_RSS_DRIFT = 0.1;
+const RAW_BATCHES = [1, 8, 16, 32];
+/** Per-request timeout of the load generator (s): well past the service's own deadline. */
+const CLIENT_TIMEOUT_S = 30;
+
+interface RunResult {
+  workload: 'crops' | 'photos';
+  batching: 'on' | 'off';
+  concurrency: number;
+  requests_per_s: number;
+  latency_ms: LatencySummary;
+  mean_batch_size: number | null;
+  responses: Record<string, number>;
+  connection_errors: number;
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      registry: { type: 'string' },
+      model: { type: 'string' },
+      config: { type: 'string', default: 'resnet152' },
+      'input-size': { type: 'string', default: '64' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '1,8,32,64' },
+      workloads: { type: 'string', default: 'crops,photos' },
+      batching: { type: 'string', default: 'on,off' },
+      soak: { type: 'string', default: '0' },
+      runtime: { type: 'string', default: 'onnx' },
+    },
+    strict: true,
+  });
+  const list = (s: string) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  return {
+    registry: values.registry,
+    model: values.model,
+    config: values.config as string,
+    inputSize: Number(values['input-size']),
+    duration: Number(values.duration),
+    warmup: Number(values.warmup),
+    concurrency: list(values.concurrency as string).map(Number),
+    workloads: list(values.workloads as string) as ('crops' | 'photos')[],
+    batching: list(values.batching as string) as ('on' | 'off')[],
+    soak: Number(values.soak),
+    runtime: values.runtime as RuntimeKind,
+  };
+}
+
+/** The benchmark's registry: the given one, or resnet152 at 64 px built once and kept in bench-results/. */
+async function benchRegistry(opts: ReturnType<typeof options>): Promise<{ registry: string; model: string }> {
+  if (opts.registry) {
+    const models = await listModels(opts.registry);
+    const model = opts.model ?? models.find((m) => m.latest !== null)?.name;
+    if (!model) throw new Error(`no loadable model in ${opts.registry}`);
+    return { registry: path.resolve(opts.registry), model };
+  }
+  const registry = path.join(RESULTS_DIR, `models-${opts.config}-${opts.inputSize}`);
+  const model = opts.config;
+  const built = await access(path.join(registry, model, '1', 'metadata.json')).then(
+    () => true,
+    () => false,
+  );
+  if (!built) {
+    console.error(`building ${model} at ${opts.inputSize} px with random weights (make-model)...`);
+    const args = ['run', '-s', '-w', 'training', 'make-model', '--', '--config', opts.config];
+    args.push('--input-size', String(opts.inputSize), '--registry', registry, '--name', model);
+    await promisify(execFile)('npm', args, { cwd: REPO_ROOT, timeout: MAKE_MODEL_TIMEOUT_MS });
+  }
+  return { registry, model };
+}
+
+async function load(
+  service: ServiceProcess,
+  bodies: Buffer[],
+  query: string,
+  concurrency: number,
+  seconds: number,
+): Promise<{ result: autocannon.Result; latencies: number[]; statuses: Record<string, number> }> {
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: service.url,
+        connections: concurrency,
+        duration: seconds,
+        timeout: CLIENT_TIMEOUT_S,
+        requests: bodies.map((body) => ({
+          method: 'POST' as const,
+          path: `/predict${query}`,
+          headers: { 'content-type': 'image/jpeg' },
+          body,
+        })),
+      },
+      (error, done) => (error ? reject(error) : resolve(done)),
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      latencies.push(responseTime);
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    });
+  });
+  return { result, latencies, statuses };
+}
+
+async function batchTotals(service: ServiceProcess): Promise<{ sum: number; count: number }> {
+  const text = await service.metrics();
+  return { sum: metricValue(text, 'fer_batch_size_sum'), count: metricValue(text, 'fer_batch_size_count') };
+}
+
+async function soak(service: ServiceProcess, bodies: Buffer[], seconds: number) {
+  const samples: { t: number; rss_mb: number }[] = [];
+  const started = Date.now();
+  const sampler = setInterval(() => {
+    void service.metrics().then((text) =>
+      samples.push({
+        t: Math.round((Date.now() - started) / 1000),
+        rss_mb: metricValue(text, 'process_resident_memory_bytes') / 2 ** 20,
+      }),
+    );
+  }, SOAK_SAMPLE_S * 1000);
+  const { result, statuses } = await load(service, bodies, '?crop=none', 32, seconds);
+  clearInterval(sampler);
+  const steady = samples.filter((s) => s.t >= SOAK_WARMUP_S);
+  const base = steady[0]?.rss_mb ?? NaN;
+  const drift = Math.max(...steady.map((s) => Math.abs(s.rss_mb - base) / base));
+  return { seconds, requests_per_s: result.requests.average, responses: statuses, samples, max_drift: drift };
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const { registry, model } = await benchRegistry(opts);
+  const crops = await faceCrops();
+  const photoSet = opts.workloads.includes('photos') ? await photos() : null;
+  if (opts.workloads.includes('photos') && !photoSet)
+    console.error('no ../shared/photos: skipping the photo workload');
+
+  console.error(`raw ${opts.runtime} runtime on ${model}...`);
+  const raw: RawThroughput[] = await rawThroughput(registry, model, undefined, opts.runtime, RAW_BATCHES);
+  const rawBest = Math.max(...raw.map((r) => r.images_per_s));
+
+  const runs: RunResult[] = [];
+  let soakResult: Awaited<ReturnType<typeof soak>> | null = null;
+  for (const batching of opts.batching) {
+    const env: Record<string, string> = {
+      REGISTRY_DIR: registry,
+      DEFAULT_MODEL: model,
+      RUNTIME: opts.runtime,
+    };
+    if (batching === 'off') Object.assign(env, { BATCH_MAX_SIZE: '1', BATCH_MAX_DELAY_MS: '0' });
+    const service = await startServiceProcess(env);
+    try {
+      for (const workload of opts.workloads) {
+        const set = workload === 'crops' ? crops : photoSet;
+        if (!set) continue;
+        const query = workload === 'crops' ? '?crop=none' : '';
+        for (const concurrency of opts.concurrency) {
+          if (opts.warmup > 0) await load(service, set.bodies, query, concurrency, opts.warmup);
+          const before = await batchTotals(service);
+          const { result, latencies, statuses } = await load(
+            service,
+            set.bodies,
+            query,
+            concurrency,
+            opts.duration,
+          );
+          const after = await batchTotals(service);
+          const batches = after.count - before.count;
+          const run: RunResult = {
+            workload,
+            batching,
+            concurrency,
+            requests_per_s: (statuses['200'] ?? 0) / result.duration,
+            latency_ms: summarizeLatency(latencies),
+            mean_batch_size: batches > 0 ? (after.sum - before.sum) / batches : null,
+            responses: statuses,
+            connection_errors: result.errors,
+          };
+          runs.push(run);
+          console.error(JSON.stringify(run));
+        }
+      }
+      if (batching === 'on' && opts.soak > 0) {
+        console.error(`soak: crops at concurrency 32 for ${opts.soak} s...`);
+        soakResult = await soak(service, crops.bodies, opts.soak);
+        console.error(JSON.stringify(soakResult));
+      }
+    } finally {
+      await service.stop();
+    }
+  }
+
+  const find = (w: string, b: string, c: number) =>
+    runs.find((r) => r.workload === w && r.batching === b && r.concurrency === c);
+  const cropsOn32 = find('crops', 'on', 32);
+  const cropsOff32 = find('crops', 'off', 32);
+  const photosOn8 = find('photos', 'on', 8);
+  const checks = [
+    cropsOn32 && {
+      target: `crops c32: service >= ${TARGET_SERVICE_VS_RAW} x raw runtime (${rawBest.toFixed(1)} img/s)`,
+      value: cropsOn32.requests_per_s / rawBest,
+      pass: cropsOn32.requests_per_s / rawBest >= TARGET_SERVICE_VS_RAW,
+    },
+    cropsOn32 &&
+      cropsOff32 && {
+        target: `crops c32: batching on >= ${TARGET_BATCHING_GAIN} x off`,
+        value: cropsOn32.requests_per_s / cropsOff32.requests_per_s,
+        pass: cropsOn32.requests_per_s / cropsOff32.requests_per_s >= TARGET_BATCHING_GAIN,
+      },
+    photosOn8 && {
+      target: `photos c8 with detection >= ${TARGET_PHOTOS_PER_S}/s`,
+      value: photosOn8.requests_per_s,
+      pass: photosOn8.requests_per_s >= TARGET_PHOTOS_PER_S,
+    },
+    soakResult && {
+      target: `RSS within +-${TARGET_RSS_DRIFT * 100}% over ${soakResult.seconds} s`,
+      value: soakResult.max_drift,
+      pass: soakResult.max_drift <= TARGET_RSS_DRIFT,
+    },
+  ].filter((c): c is { target: string; value: number; pass: boolean } => Boolean(c));
+
+  const report = {
+    model,
+    registry,
+    runtime: opts.runtime,
+    crops: crops.source,
+    raw,
+    runs,
+    soak: soakResult,
+    checks,
+  };
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `service-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+
+  const lines = [
+    `model ${model} (${opts.runtime}), crops from ${crops.source}`,
+    '',
+    '| raw batch | median ms | images/s |',
+    '|---|---|---|',
+    ...raw.map((r) => `| ${r.batch} | ${r.median_ms.toFixed(1)} | ${r.images_per_s.toFixed(1)} |`),
+    '',
+    '| workload | batching | conc. | req/s | p50 ms | p95 ms | p99 ms | mean batch | responses | conn. errors |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...runs.map(
+      (r) =>
+        `| ${r.workload} | ${r.batching} | ${r.concurrency} | ${r.requests_per_s.toFixed(1)} | ${r.latency_ms.p50.toFixed(0)} | ` +
+        `${r.latency_ms.p95.toFixed(0)} | ${r.latency_ms.p99.toFixed(0)} | ${r.mean_batch_size?.toFixed(2) ?? '-'} | ` +
+        `${Object.entries(r.responses)
+          .map(([s, n]) => `${s}:${n}`)
+          .join(' ')} | ${r.connection_errors} |`,
+    ),
+    '',
+    ...checks.map((c) => `${c.pass ? 'PASS' : 'MISS'} ${c.target}: ${c.value.toFixed(2)}`),
+    '',
+    `written to ${path.relative(REPO_ROOT, file)}`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

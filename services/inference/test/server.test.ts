@@ -1,0 +1,110 @@
+/**
+ * server.ts as a real process (`node --import tsx src/server.ts`, as `npm start` runs it): a bad configuration
+ * stops it at once naming the variable; SIGTERM drains (accepted requests finish, without waiting
+ * for fuller batches) and the process exits 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { faceCrop } from './helpers/images';
+import { checkResponse } from './helpers/openapi';
+import { READY_TIMEOUT_MS, waitUntil } from './helpers/service';
+import { freshRegistry, removeDir } from './helpers/test-models';
+
+const SERVER = path.resolve(__dirname, '../src/server.ts');
+const START_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;
+/** Batches wait this long for company, unless the service drains. */
+const BATCH_DELAY_MS = 3_000;
+const SIGTERM_AFTER_MS = 300;
+const IN_FLIGHT = 3;
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startServer(env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+test(
+  'an invalid configuration stops the process naming the variable',
+  async () => {
+    const server = startServer({ PORT: 'eighty', BATCH_MAX_SIZE: '0' });
+    expect(await server.exited).toBe(2);
+    expect(server.output()).toMatch(/PORT: /);
+    expect(server.output()).toMatch(/BATCH_MAX_SIZE: /);
+  },
+  START_TIMEOUT_MS,
+);
+
+test(
+  'SIGTERM finishes the requests in flight and exits 0',
+  async () => {
+    const registry = await freshRegistry();
+    const server = startServer({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REGISTRY_DIR: registry,
+      DETECTOR_WORKERS: '1',
+      BATCH_MAX_SIZE: '64',
+      BATCH_MAX_DELAY_MS: String(BATCH_DELAY_MS),
+      LOG_LEVEL: 'info',
+    });
+    try {
+      let url = '';
+      await waitUntil(
+        () => {
+          const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output());
+          if (match) url = match[1];
+          return url !== '';
+        },
+        READY_TIMEOUT_MS,
+        'the server to listen',
+      );
+      await waitUntil(
+        async () =>
+          (await fetch(`${url}/readyz`)
+            .then((r) => r.status)
+            .catch(() => 0)) === 200,
+        READY_TIMEOUT_MS,
+        'readiness',
+      );
+      const face = await faceCrop('jpeg');
+      const started = Date.now();
+      const requests = Array.from({ length: IN_FLIGHT }, async () => {
+        const response = await fetch(`${url}/predict?crop=none`, {
+          method: 'POST',
+          headers: { 'content-type': 'image/jpeg' },
+          body: face,
+        });
+        const body = await response.json();
+        checkResponse('POST', '/predict?crop=none', {
+          status: response.status,
+          headers: Object.fromEntries(response.headers.entries()),
+          body,
+        });
+        return response.status;
+      });
+      await new Promise((resolve) => setTimeout(resolve, SIGTERM_AFTER_MS));
+      server.child.kill('SIGTERM');
+      expect(await Promise.all(requests)).toEqual(Array(IN_FLIGHT).fill(200));
+      // Draining dispatched the queued batch at once instead of after the batching delay.
+      expect(Date.now() - started).toBeLessThan(BATCH_DELAY_MS);
+      expect(await server.exited).toBe(0);
+      expect(server.output()).toContain('draining before exit');
+    } finally {
+      server.child.kill('SIGKILL');
+      await removeDir(registry);
+    }
+  },
+  START_TIMEOUT_MS,
+);
