@@ -6,7 +6,13 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { OverloadedError } from '../errors';
-import type { DetectorSettings, DetectRequest, RawDetection, WorkerMessage } from './detector-protocol';
+import type {
+  DetectorSettings,
+  DetectRequest,
+  MemoryRequest,
+  RawDetection,
+  WorkerMessage,
+} from './detector-protocol';
 
 /** The worker is TypeScript: each thread registers tsx's loader before requiring it. */
 const WORKER_FILE = path.join(__dirname, 'detector-worker.ts');
@@ -51,6 +57,7 @@ export class DetectorPool {
   private readonly waiting: Task[] = [];
   private nextId = 1;
   private closed = false;
+  private readonly memoryReplies = new Map<number, (numTensors: number) => void>();
   backend = 'unknown';
 
   private constructor(
@@ -116,6 +123,21 @@ export class DetectorPool {
     });
   }
 
+  /** TF.js tensors each worker holds now (weights plus anything leaked); for the leak test. */
+  async tensorCounts(): Promise<number[]> {
+    return Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<number>((resolve) => {
+            const id = this.nextId++;
+            this.memoryReplies.set(id, resolve);
+            const request: MemoryRequest = { kind: 'memory', id };
+            slot.worker.postMessage(request);
+          }),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const task of this.waiting.splice(0)) task.reject(new Error('the face detector is shutting down'));
@@ -149,6 +171,10 @@ export class DetectorPool {
           case 'result':
           case 'error':
             this.finish(slot, message);
+            break;
+          case 'memory':
+            this.memoryReplies.get(message.id)?.(message.numTensors);
+            this.memoryReplies.delete(message.id);
             break;
         }
       });
@@ -202,7 +228,7 @@ export class DetectorPool {
         rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength && rgb.buffer instanceof ArrayBuffer
           ? rgb
           : rgb.slice();
-      const request: DetectRequest = { id, rgb: own, width, height };
+      const request: DetectRequest = { kind: 'detect', id, rgb: own, width, height };
       slot.worker.postMessage(request, [own.buffer as ArrayBuffer]);
     }
   }

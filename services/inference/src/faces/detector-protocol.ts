@@ -26,6 +26,7 @@ export interface RawDetection {
 }
 
 export interface DetectRequest {
+  kind: 'detect';
   id: number;
   /** Packed RGB, 3 bytes per pixel, row-major. */
   rgb: Uint8Array;
@@ -33,8 +34,17 @@ export interface DetectRequest {
   height: number;
 }
 
+/** Asks a worker how many TF.js tensors it holds (the leak check of the tests). */
+export interface MemoryRequest {
+  kind: 'memory';
+  id: number;
+}
+
+export type WorkerRequest = DetectRequest | MemoryRequest;
+
 export type WorkerMessage =
   | { kind: 'ready'; backend: string }
   | { kind: 'init-failed'; message: string }
   | { kind: 'result'; id: number; detections: RawDetection[]; ms: number }
-  | { kind: 'error'; id: number; message: string };
+  | { kind: 'error'; id: number; message: string }
+  | { kind: 'memory'; id: number; numTensors: number };

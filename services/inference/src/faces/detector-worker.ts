@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@fer/shared';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
-import type { DetectorSettings, DetectRequest, RawDetection, WorkerMessage } from './detector-protocol';
+import type { DetectorSettings, RawDetection, WorkerMessage, WorkerRequest } from './detector-protocol';
 
 /** Side of the blank image used to warm the network up (first calls compile kernels). */
 const WARMUP_SIDE = 64;
@@ -56,7 +56,11 @@ async function init(): Promise<string> {
 init().then(
   (backend) => {
     post({ kind: 'ready', backend });
-    port.on('message', (request: DetectRequest) => {
+    port.on('message', (request: WorkerRequest) => {
+      if (request.kind === 'memory') {
+        post({ kind: 'memory', id: request.id, numTensors: tf.memory().numTensors });
+        return;
+      }
       const started = performance.now();
       detect(request.rgb, request.width, request.height).then(
         (detections) => post({ kind: 'result', id: request.id, detections, ms: performance.now() - started }),
