@@ -1,8 +1,9 @@
 /**
- * The default runtime (DESIGN §6): a version's model.onnx in onnxruntime-node. On this kind of
- * machine it runs the backbones 8-12x faster than TF.js on wasm (see `npm run bench:runtime`), and
- * the same file serves Triton GPU fleets. CPU uses every available core for one batch at a time
- * (the batching queue runs one batch per version); CUDA when the service is configured for it.
+ * The default runtime (DESIGN §6): a version's model.onnx in onnxruntime-node. It runs the backbones
+ * several times faster than TF.js on wasm (multi-threaded, fused conv+BN kernels; measured by
+ * `npm run bench:runtime`), and the same file serves Triton GPU fleets. CPU uses every available
+ * core for one batch at a time (the batching queue runs one batch per version); CUDA when the
+ * service is configured for it.
  */
 import os from 'node:os';
 import path from 'node:path';
