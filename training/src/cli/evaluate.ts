@@ -5,13 +5,17 @@
  */
 import path from 'node:path';
 import { runEvaluation } from '../evaluate/evaluate-job';
-import { parseEvaluateArgs } from '../evaluate/evaluate-options';
+import { EVALUATE_USAGE, parseEvaluateArgs } from '../evaluate/evaluate-options';
 import { formatMetrics } from '../metrics/format-metrics';
 import { createLogger } from '../train/logger';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--help')) {
+    console.log(EVALUATE_USAGE);
+    return 0;
+  }
   let options;
   try {
     options = parseEvaluateArgs(process.argv.slice(2), {

@@ -55,14 +55,18 @@ export class AdamW {
     hyper: { lr: number; beta1: number },
   ): StepResult {
     const { beta2, epsilon, weightDecay, clipNorm } = this.config;
-    const normTensor = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
+    // Squared norms one gradient at a time, so only one squared copy exists at once.
+    const squares = grads.map((g) => tf.tidy(() => tf.sum(tf.square(g))));
+    const normTensor = tf.tidy(() => tf.sqrt(tf.addN(squares)));
     const gradNorm = normTensor.dataSync()[0];
-    normTensor.dispose();
+    tf.dispose([normTensor, ...squares]);
     const clipScale = clipNorm !== null && gradNorm > clipNorm ? clipNorm / (gradNorm + 1e-6) : 1;
-    tf.tidy(() => {
-      variables.forEach((variable, i) => {
-        const slot = this.slotFor(keys[i], variable);
-        slot.step += 1;
+    variables.forEach((variable, i) => {
+      const slot = this.slotFor(keys[i], variable);
+      slot.step += 1;
+      // One tidy per variable: the temporaries of a 58M-parameter network's update would
+      // otherwise all be alive at once (about ten copies of the weights).
+      tf.tidy(() => {
         const g = clipScale === 1 ? grads[i] : grads[i].mul(clipScale);
         const m = slot.m.mul(hyper.beta1).add(g.mul(1 - hyper.beta1));
         const v = slot.v.mul(beta2).add(g.square().mul(1 - beta2));
@@ -80,11 +84,12 @@ export class AdamW {
   private slotFor(key: number, variable: tf.Variable): Slot {
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = {
+      // Inside a tidy: tf.variable keeps the data, the tidy drops the zeros tensor it was made from.
+      slot = tf.tidy(() => ({
         step: 0,
         m: tf.variable(tf.zerosLike(variable), false),
         v: tf.variable(tf.zerosLike(variable), false),
-      };
+      }));
       this.slots.set(key, slot);
     }
     return slot;
@@ -109,11 +114,14 @@ export class AdamW {
     for (const [key, saved] of state) {
       const shape = shapes.get(key);
       if (!shape) throw new Error(`optimizer state for weight #${key}, which the model does not have`);
-      this.slots.set(key, {
-        step: saved.step,
-        m: tf.variable(tf.tensor(saved.m, shape), false),
-        v: tf.variable(tf.tensor(saved.v, shape), false),
-      });
+      this.slots.set(
+        key,
+        tf.tidy(() => ({
+          step: saved.step,
+          m: tf.variable(tf.tensor(saved.m, shape), false),
+          v: tf.variable(tf.tensor(saved.v, shape), false),
+        })),
+      );
     }
   }
 

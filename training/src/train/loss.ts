@@ -14,6 +14,11 @@ export interface LossOptions {
   labelSmoothing: number;
   /** Weight per class, or null for all ones. */
   classWeights: Float32Array | null;
+  /**
+   * Divide by this instead of the batch's summed label weights: with gradient accumulation the
+   * micro-batches share the full batch's denominator, so their losses add up to the batch loss.
+   */
+  normalizer?: number;
 }
 
 /**
@@ -29,7 +34,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: 
     const labelsInt = tf.cast(labels, 'int32');
     const negLogP = tf.neg(tf.logSoftmax(logits));
     const sampleW = tf.gather(classW, labelsInt);
-    const norm = tf.sum(sampleW);
+    const norm = options.normalizer === undefined ? tf.sum(sampleW) : tf.scalar(options.normalizer);
     const nllPerSample = tf.sum(tf.mul(negLogP, tf.oneHot(labelsInt, k)), 1);
     const nll = tf.div(tf.sum(tf.mul(nllPerSample, sampleW)), norm);
     if (eps === 0) return nll as tf.Scalar;

@@ -106,6 +106,8 @@ export function loopConfig(options: TrainOptions): LoopConfig {
   return {
     epochs: options.epochs,
     batchSize: options.batchSize,
+    microBatch:
+      options.microBatch !== null && options.microBatch < options.batchSize ? options.microBatch : null,
     maxLr: options.lr,
     freezeEpochs: options.freezeEpochs,
     patience: options.patience,

@@ -22,10 +22,13 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { INITIAL_EARLY_STOPPING, observeEpoch, type EarlyStoppingState } from './early-stopping';
 import { appendEpoch, writeEpochLog, type EpochRecord } from './epoch-log';
 import type { Logger } from './logger';
-import { crossEntropy } from './loss';
 import { oneCycleAt, oneCycleConfig } from './one-cycle';
 import { meanCrossEntropy, predictSet } from './predict';
 import type { ProgressFactory } from './progress';
+import { trainStep, type StepContext } from './train-step';
+
+/** Adam's beta1 when the schedule does not cycle it. */
+const DEFAULT_BETA1 = 0.9;
 
 export interface LoopConfig {
   epochs: number;
@@ -44,6 +47,8 @@ export interface LoopConfig {
   seed: number;
   /** Batch size for validation inference (no gradients, so it can be larger). */
   evalBatchSize: number;
+  /** Accumulate gradients over micro-batches of this size (null: whole batches). */
+  microBatch: number | null;
 }
 
 /** What a checkpoint stores besides the arrays. */
@@ -123,11 +128,6 @@ export async function loadBestWeights(model: tf.LayersModel, runDir: string): Pr
   setWeightArrays(model, best.weights);
 }
 
-interface StepOutcome {
-  loss: number;
-  correct: number;
-}
-
 /**
  * Trains until the epochs are done or early stopping triggers, and returns the final state.
  * The best weights are in `<runDir>/best` (see loadBestWeights); the model holds the last epoch's.
@@ -181,37 +181,17 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
   const weights = config.classBalance === 'weighted-loss' ? classWeights(train.labels, CLASSES.length) : null;
   const lossOptions = { labelSmoothing: config.labelSmoothing, classWeights: weights };
 
-  const step = (batchX: Float32Array, batchY: Int32Array, n: number, phase: 'head' | 'full'): StepOutcome => {
+  const stepContext = (phase: 'head' | 'full'): StepContext => {
     const trainable = model.trainableWeights.filter((w) => phase === 'full' || headWeights.has(w));
-    const variables = trainable.map((w) => w.read() as tf.Variable);
-    const { lr, beta1 } = oneCycleAt(schedule, state.step);
-    const xs = tf.tensor4d(batchX, [n, train.size, train.size, 3]);
-    const ys = tf.tensor1d(batchY, 'int32');
-    let predicted: tf.Tensor | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = logitsModel.apply(xs, { training: true }) as tf.Tensor2D;
-      predicted = tf.keep(tf.argMax(logits, 1));
-      return crossEntropy(logits, ys as tf.Tensor1D, lossOptions);
-    }, variables);
-    const present = variables.map((v, i) => ({ v, key: weightIndex.get(trainable[i])!, g: grads[v.name] }));
-    const used = present.filter((p) => p.g !== undefined && p.g !== null);
-    optimizer.apply(
-      used.map((p) => p.v),
-      used.map((p) => p.key),
-      used.map((p) => p.g),
-      { lr, beta1: beta1 ?? 0.9 },
-    );
-    const loss = value.dataSync()[0];
-    const predictions = (predicted as tf.Tensor | null)?.dataSync() ?? new Int32Array(0);
-    let correct = 0;
-    for (let i = 0; i < n; i++) if (predictions[i] === batchY[i]) correct++;
-    tf.dispose(
-      [xs, ys, value, predicted as tf.Tensor | null, ...Object.values(grads)].filter(
-        (t) => t !== null,
-      ) as tf.Tensor[],
-    );
-    state.step++;
-    return { loss, correct };
+    return {
+      logitsModel,
+      variables: trainable.map((w) => w.read() as tf.Variable),
+      keys: trainable.map((w) => weightIndex.get(w)!),
+      optimizer,
+      loss: lossOptions,
+      microBatch: config.microBatch,
+      inputSize: train.size,
+    };
   };
 
   for (let epoch = state.completedEpochs + 1; epoch <= config.epochs && !state.stoppedEarly; epoch++) {
@@ -222,6 +202,7 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
       ? { config: config.augment, rng: Rng.derive(config.seed, 'augment', epoch) }
       : undefined;
     const ranges = batchRanges(order.length, config.batchSize);
+    const context = stepContext(phase);
     const bar = input.progress.epoch(`epoch ${epoch}/${config.epochs}`, ranges.length);
     let lossSum = 0;
     let correct = 0;
@@ -232,7 +213,9 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
         if (input.signal?.aborted) throw new TrainingAbortedError(state.completedEpochs);
         const batch = buildBatch(train, order.subarray(start, end), spec, augmentation);
         const t0 = performance.now();
-        const outcome = step(batch.x, batch.y, batch.n, phase);
+        const { lr, beta1 } = oneCycleAt(schedule, state.step);
+        const outcome = trainStep(context, batch, { lr, beta1: beta1 ?? DEFAULT_BETA1 });
+        state.step++;
         computeSeconds += (performance.now() - t0) / 1000;
         lossSum += outcome.loss * batch.n;
         correct += outcome.correct;

@@ -22,6 +22,8 @@ export interface TrainOptions {
   name: string | null;
   epochs: number;
   batchSize: number;
+  /** Accumulate gradients over micro-batches of this many images (null: whole batches). */
+  microBatch: number | null;
   lr: number;
   inputSize: number;
   pretrained: string | null;
@@ -70,27 +72,36 @@ export const TRAIN_DEFAULTS = {
 
 export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...] --data DIR [options]
 
-  --backbone NAME      resnet152, densenet161, all (= ${STUDY_BACKBONES.join(' + ')}), or a list a,b
-                       (known: ${BACKBONE_NAMES.join(', ')})
-  --data DIR           Kaggle layout (Training/Training/<Class>), msambare (train/<emotion>) or FER2013 CSV
-  --epochs N           ${TRAIN_DEFAULTS.epochs}          --batch-size N     ${TRAIN_DEFAULTS.batchSize}
-  --lr X               ${TRAIN_DEFAULTS.lr} (one-cycle peak)  --input-size N  ${TRAIN_DEFAULTS.inputSize}
-  --pretrained FILE    torchvision .pth/.safetensors weights (classifier replaced when shapes differ)
-  --freeze-epochs K    train only the head for K epochs, then everything (${TRAIN_DEFAULTS.freezeEpochs})
-  --val-fraction X     stratified validation share of the training split (${TRAIN_DEFAULTS.valFraction})
-  --seed N             ${TRAIN_DEFAULTS.seed}              --patience N       early stopping (${TRAIN_DEFAULTS.patience}; 0 = off)
-  --weight-decay X     ${TRAIN_DEFAULTS.weightDecay} (decoupled)  --clip-norm X  ${TRAIN_DEFAULTS.clipNorm} (0 = off)
-  --label-smoothing X  ${TRAIN_DEFAULTS.labelSmoothing}   --class-balance ${CLASS_BALANCE_MODES.join('|')} (${TRAIN_DEFAULTS.classBalance})
-  --no-augment         train without augmentation
-  --on-bad-image M     skip|fail (${TRAIN_DEFAULTS.onBadImage})
-  --max-train-images N / --max-test-images N   stratified subsets for quick runs
-  --registry DIR       where versions are published (default: models/)
-  --name NAME          registry model name (one backbone only; default: the backbone name)
-  --runs-dir DIR       checkpoints and logs (default: artifacts/runs)
-  --comparison-dir DIR comparison output for several backbones (default: artifacts/comparisons/<time>)
-  --resume             continue the interrupted run with the same options
-  --backend B          ${BACKEND_NAMES.join('|')} (default: the best available)
-  --no-progress        no progress bars       --log-level L  pino level (info)`;
+  --backbone NAME       resnet152, densenet161, all (= ${STUDY_BACKBONES.join(' + ')}) or a list a,b;
+                        known: ${BACKBONE_NAMES.join(', ')}
+  --data DIR            Kaggle layout (Training/Training/<Class>), msambare (train/<emotion>) or a FER2013 CSV
+  --epochs N            epochs (${TRAIN_DEFAULTS.epochs})
+  --batch-size N        images per step (${TRAIN_DEFAULTS.batchSize})
+  --micro-batch N       accumulate gradients over micro-batches of N images (less memory; batch-norm
+                        statistics then come from N images)
+  --lr X                one-cycle peak learning rate (${TRAIN_DEFAULTS.lr})
+  --input-size N        model input side in pixels (${TRAIN_DEFAULTS.inputSize})
+  --pretrained FILE     torchvision .pth / .safetensors weights (classifier replaced when shapes differ)
+  --freeze-epochs K     train only the head for K epochs, then everything (${TRAIN_DEFAULTS.freezeEpochs})
+  --val-fraction X      stratified validation share of the training split (${TRAIN_DEFAULTS.valFraction})
+  --seed N              seed of every random choice (${TRAIN_DEFAULTS.seed})
+  --patience N          early stopping on validation accuracy; 0 = off (${TRAIN_DEFAULTS.patience})
+  --weight-decay X      decoupled weight decay (${TRAIN_DEFAULTS.weightDecay})
+  --clip-norm X         global gradient-norm limit; 0 = off (${TRAIN_DEFAULTS.clipNorm})
+  --label-smoothing X   (${TRAIN_DEFAULTS.labelSmoothing})
+  --class-balance M     ${CLASS_BALANCE_MODES.join(' | ')} (${TRAIN_DEFAULTS.classBalance})
+  --no-augment          train without augmentation
+  --on-bad-image M      skip | fail (${TRAIN_DEFAULTS.onBadImage})
+  --max-train-images N  stratified subset of the training split, for quick runs
+  --max-test-images N   stratified subset of the test split, for quick runs
+  --registry DIR        where versions are published (models/)
+  --name NAME           registry model name, one backbone only (the backbone name)
+  --runs-dir DIR        checkpoints and epoch logs (artifacts/runs)
+  --comparison-dir DIR  comparison of several backbones (artifacts/comparisons/<time>)
+  --resume              continue the interrupted run of the same command
+  --backend B           ${BACKEND_NAMES.join(' | ')} (the best available)
+  --no-progress         no progress bars
+  --log-level L         pino level (info)`;
 
 function number(
   value: string | undefined,
@@ -128,6 +139,7 @@ export function parseTrainArgs(
       name: { type: 'string' },
       epochs: { type: 'string' },
       'batch-size': { type: 'string' },
+      'micro-batch': { type: 'string' },
       lr: { type: 'string' },
       'input-size': { type: 'string' },
       pretrained: { type: 'string' },
@@ -198,6 +210,7 @@ export function parseTrainArgs(
     'a number >= 0',
   );
   const maxTrain = values['max-train-images'];
+  const micro = values['micro-batch'];
   const maxTest = values['max-test-images'];
   return {
     backbones,
@@ -212,6 +225,8 @@ export function parseTrainArgs(
       positiveInt,
       'a positive integer',
     ),
+    microBatch:
+      micro === undefined ? null : number(micro, '--micro-batch', 0, positiveInt, 'a positive integer'),
     lr: number(values.lr, '--lr', TRAIN_DEFAULTS.lr, (n) => n > 0, 'a positive number'),
     inputSize: number(
       values['input-size'],

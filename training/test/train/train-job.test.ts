@@ -1,0 +1,80 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { selectTrainingBackend } from '../../src/backend';
+import { silentLogger } from '../../src/train/logger';
+import type { ProgressFactory } from '../../src/train/progress';
+import { trainOne, type JobContext } from '../../src/train/train-job';
+import { TrainingAbortedError } from '../../src/train/train-loop';
+import { parseTrainArgs } from '../../src/train/train-options';
+import { writeKaggleDataset } from '../helpers/synthetic-dataset';
+
+const TIMEOUT_MS = 90_000;
+let tmp: string;
+
+beforeAll(async () => {
+  await selectTrainingBackend();
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'fer-job-'));
+  await writeKaggleDataset(path.join(tmp, 'data'), { train: 12, test: 4, seed: 5, format: 'png' });
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function context(
+  progress: ProgressFactory = { epoch: () => ({ update: () => undefined, stop: () => undefined }) },
+  signal?: AbortSignal,
+): JobContext {
+  return {
+    log: silentLogger(),
+    progress,
+    print: () => undefined,
+    backend: 'test',
+    command: null,
+    codeRevision: null,
+    ...(signal ? { signal } : {}),
+  };
+}
+
+describe('trainOne with --resume', () => {
+  it(
+    'continues a killed run, publishes once, and does not publish it again',
+    async () => {
+      const argv = [
+        '--backbone=resnet-tiny',
+        `--data=${path.join(tmp, 'data')}`,
+        '--input-size=32',
+        '--epochs=2',
+        '--batch-size=16',
+        `--registry=${path.join(tmp, 'models')}`,
+        `--runs-dir=${path.join(tmp, 'runs')}`,
+      ];
+      const paths = { cwd: tmp, repoRoot: tmp };
+      const controller = new AbortController();
+      const killInEpoch2: ProgressFactory = {
+        epoch: (label) => ({
+          update: () => {
+            if (label.startsWith('epoch 2/')) controller.abort();
+          },
+          stop: () => undefined,
+        }),
+      };
+      await expect(
+        trainOne(parseTrainArgs(argv, paths), 'resnet-tiny', context(killInEpoch2, controller.signal)),
+      ).rejects.toBeInstanceOf(TrainingAbortedError);
+      await expect(readdir(path.join(tmp, 'models'))).rejects.toThrow(); // nothing published
+
+      const resumed = await trainOne(parseTrainArgs([...argv, '--resume'], paths), 'resnet-tiny', context());
+      expect(resumed.version).toBe(1);
+      expect(resumed.epochsRun).toBe(2);
+
+      const again = await trainOne(parseTrainArgs([...argv, '--resume'], paths), 'resnet-tiny', context());
+      expect(again.version).toBe(1);
+      expect((await readdir(path.join(tmp, 'models', 'resnet-tiny'))).filter((n) => /^\d+$/.test(n))).toEqual(
+        ['1'],
+      );
+    },
+    TIMEOUT_MS,
+  );
+});
