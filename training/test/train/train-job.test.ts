@@ -1,6 +1,9 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadLayersModel, NUM_CLASSES, readVersion, TFJS_DIR } from '@fer/shared';
+import { buildBackbone, importWeightsFile } from '../../src/backbones';
 import { selectTrainingBackend } from '../../src/backend';
 import { silentLogger } from '../../src/train/logger';
 import type { ProgressFactory } from '../../src/train/progress';
@@ -74,6 +77,44 @@ describe('trainOne with --resume', () => {
       expect((await readdir(path.join(tmp, 'models', 'resnet-tiny'))).filter((n) => /^\d+$/.test(n))).toEqual(
         ['1'],
       );
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe('trainOne with --pretrained and --freeze-epochs', () => {
+  const weights = path.resolve(__dirname, '../fixtures/torchvision/resnet-tiny.pth');
+
+  it(
+    'starts from the torchvision weights and keeps the backbone frozen during head-only epochs',
+    async () => {
+      const argv = [
+        '--backbone=resnet-tiny',
+        `--data=${path.join(tmp, 'data')}`,
+        '--input-size=32',
+        '--epochs=1',
+        '--freeze-epochs=1',
+        '--batch-size=16',
+        `--pretrained=${weights}`,
+        `--registry=${path.join(tmp, 'pretrained-models')}`,
+        `--runs-dir=${path.join(tmp, 'pretrained-runs')}`,
+      ];
+      const result = await trainOne(
+        parseTrainArgs(argv, { cwd: tmp, repoRoot: tmp }),
+        'resnet-tiny',
+        context(),
+      );
+      const published = await loadLayersModel(path.join(result.dir, TFJS_DIR));
+      const reference = buildBackbone('resnet-tiny', { inputSize: 32, numClasses: NUM_CLASSES, seed: 1 });
+      await importWeightsFile(reference, weights, { headLayer: 'fc' });
+      const kernel = (m: tf.LayersModel) => m.getLayer('layer1.0.conv1').getWeights()[0].data();
+      expect(await kernel(published)).toEqual(await kernel(reference));
+      const entry = await readVersion(path.join(tmp, 'pretrained-models'), 'resnet-tiny', result.version);
+      expect(entry.status === 'ready' && entry.metadata.training?.pretrained).toMatch(
+        /^resnet-tiny\.pth \(sha256:[0-9a-f]{16}\)$/,
+      );
+      published.dispose();
+      reference.dispose();
     },
     TIMEOUT_MS,
   );
