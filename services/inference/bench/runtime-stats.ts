@@ -16,6 +16,8 @@ export interface Measurement {
 
 export interface Row extends Measurement {
   median_ms: number;
+  /** The fastest run: on a shared machine, the closest to what the engine does undisturbed. */
+  min_ms: number;
   ms_per_image: number;
   images_per_s: number;
 }
@@ -127,15 +129,15 @@ const fixed = (value: number | null, digits: number): string =>
  */
 export function formatTable(rows: readonly Row[], all: readonly Ratio[], goals: readonly Target[]): string {
   const lines = [
-    '| model | engine | batch | runs | median ms/batch | ms/image | images/s | x torch | onnx x tfjs |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | engine | batch | runs | median ms/batch | min ms/batch | ms/image | images/s | x torch | onnx x tfjs |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const rr = all.find((x) => x.model === r.model && x.batch === r.batch);
     const vsTorch = r.engine === 'onnx' ? rr?.onnx_vs_torch : r.engine === 'tfjs' ? rr?.tfjs_vs_torch : 1;
     const vsTfjs = r.engine === 'onnx' ? rr?.onnx_vs_tfjs : null;
     lines.push(
-      `| ${r.model} | ${r.engine} | ${r.batch} | ${r.runs_ms.length} | ${r.median_ms.toFixed(1)} | ` +
+      `| ${r.model} | ${r.engine} | ${r.batch} | ${r.runs_ms.length} | ${r.median_ms.toFixed(1)} | ${r.min_ms.toFixed(1)} | ` +
         `${r.ms_per_image.toFixed(2)} | ${r.images_per_s.toFixed(1)} | ${fixed(vsTorch ?? null, 2)} | ${fixed(vsTfjs ?? null, 1)} |`,
     );
   }
