@@ -56,12 +56,13 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Median batch time, per-image time and images/s of one measurement. */
+/** Median and fastest batch time, per-image time and images/s (from the median) of one measurement. */
 export function toRow(m: Measurement): Row {
   const medianMs = median(m.runs_ms);
   return {
     ...m,
     median_ms: medianMs,
+    min_ms: Math.min(...m.runs_ms),
     ms_per_image: medianMs / m.batch,
     images_per_s: (m.batch * 1000) / medianMs,
   };
