@@ -7,7 +7,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp, REDACTED_HEADERS } from './app';
 import { ConfigError, loadConfig } from './config';
-import { createRuntime } from './runtime';
+import { createThreadedRuntime } from './runtime-host/threaded-runtime';
 
 async function main(): Promise<void> {
   let config;
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
   const app = await buildApp({
     config,
-    runtimeFactory: createRuntime,
+    runtimeFactory: createThreadedRuntime,
     logger: { level: config.logLevel, redact: REDACTED_HEADERS },
   });
 

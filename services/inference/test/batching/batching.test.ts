@@ -3,7 +3,7 @@
  * sheds load with 503 while accepted requests succeed, deadlines give 504 without compute, a client
  * that hangs up costs no compute, and a failing batch fails only its own requests.
  */
-import { createRuntime } from '../../src/runtime';
+import { createThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
 import { faultInjecting } from '../helpers/fault-injection';
 import { faceCrop } from '../helpers/images';
 import { metricValue } from '../../scripts/bench/prometheus-text';
@@ -27,7 +27,7 @@ async function metrics(service: TestService): Promise<string> {
 }
 
 describe('grouping and failures (max batch 2)', () => {
-  const faults = faultInjecting(createRuntime);
+  const faults = faultInjecting(createThreadedRuntime);
   let service: TestService;
   beforeAll(async () => {
     service = await startService({

@@ -1,12 +1,12 @@
 /**
- * Starts the real app (buildApp with the production runtime factory) on a loopback port over a
+ * Starts the real app (buildApp with the production runtime factory: runtimes in worker threads) on a loopback port over a
  * temporary registry of real small models, and talks to it over real HTTP with fetch. Every
  * response goes through the openapi.yaml check before the test sees it.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { createRuntime } from '../../src/runtime';
+import { createThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
 import type { RuntimeFactory } from '../../src/runtime/types';
 import { checkResponse, type CheckedResponse } from './openapi';
 import { freshRegistry, removeDir } from './test-models';
@@ -77,7 +77,7 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     REGISTRY_RESCAN_MS: '1000',
     ...options.env,
   });
-  const app = await buildApp({ config, runtimeFactory: options.runtimeFactory ?? createRuntime });
+  const app = await buildApp({ config, runtimeFactory: options.runtimeFactory ?? createThreadedRuntime });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');

@@ -50,7 +50,15 @@ export default fp<ModelManagerPluginOptions>(
     manager.onUnload(() => refreshLoadedGauge());
     app.decorate('models', manager);
     app.addHook('onReady', async () => {
-      void manager.start().then(refreshLoadedGauge);
+      void manager.start().then(() => {
+        refreshLoadedGauge();
+        if (manager.readyCount === 0) {
+          app.log.warn(
+            { registry: registry.dir },
+            'no loadable model in the registry yet: publish one (npm run train); it is picked up without a restart',
+          );
+        }
+      });
     });
     app.addHook('onClose', async () => manager.close());
   },
