@@ -16,6 +16,7 @@ import { convFilterGrad } from './conv-gemm';
 import { padInput, planConv } from './conv-plan';
 import { KernelScope } from './kernel-scope';
 import { heapF32 } from './wasm-heap';
+import { winogradApplies, winogradFilterGrad } from './winograd';
 
 function conv2DBackpropFilter(args: {
   inputs: Conv2DBackpropFilterInputs;
@@ -31,7 +32,8 @@ function conv2DBackpropFilter(args: {
   try {
     const input = padInput(scope, x, plan);
     const dw = backend.makeOutput([...attrs.filterShape], 'float32');
-    convFilterGrad(
+    const pass = winogradApplies(plan.conv) ? winogradFilterGrad : convFilterGrad;
+    pass(
       backend,
       plan.conv,
       heapF32(backend, input).offset * 4,

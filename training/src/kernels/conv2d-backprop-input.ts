@@ -16,7 +16,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { convInputGrad } from './conv-gemm';
 import { isPadded, planConv } from './conv-plan';
-import { copyBox } from './heap-copy';
+import { copyRegion } from './heap-copy';
 import { heapF32 } from './wasm-heap';
 
 function conv2DBackpropInput(args: {
@@ -45,7 +45,14 @@ function conv2DBackpropInput(args: {
   if (!padded) return dxPadded;
   // The gradient of the padding itself is dropped.
   const dx = backend.makeOutput(plan.inShape, 'float32');
-  copyBox(backend, dxPadded, dx, [0, plan.padding[0][0], plan.padding[1][0], 0], plan.inShape);
+  copyRegion(
+    backend,
+    dxPadded,
+    [0, plan.padding[0][0], plan.padding[1][0], 0],
+    dx,
+    [0, 0, 0, 0],
+    plan.inShape,
+  );
   backend.disposeData(dxPadded.dataId);
   return dx;
 }

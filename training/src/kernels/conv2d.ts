@@ -20,6 +20,7 @@ import { convForward } from './conv-gemm';
 import { padInput, planConv } from './conv-plan';
 import { KernelScope, stockKernel } from './kernel-scope';
 import { heapF32 } from './wasm-heap';
+import { winogradApplies, winogradForward } from './winograd';
 
 function gemmConv(
   backend: BackendWasm,
@@ -33,7 +34,8 @@ function gemmConv(
   try {
     const input = padInput(scope, x, plan);
     const y = backend.makeOutput(plan.outShape, 'float32');
-    convForward(
+    const pass = winogradApplies(plan.conv) ? winogradForward : convForward;
+    pass(
       backend,
       plan.conv,
       heapF32(backend, input).offset * 4,

@@ -5,6 +5,7 @@
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 
+import { batchNormConfig } from './batch-norm';
 import { batchNormGradient, batchNormGradSumsConfig } from './batch-norm-grad';
 import { castConfig } from './cast';
 import { addConfig, multiplyConfig } from './commutative-binary';
@@ -16,6 +17,7 @@ import { captureStockKernel } from './kernel-scope';
 import { meanConfig, sumConfig } from './leading-axes-reduce';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { broadcastRowsConfig, meanGradient } from './mean-grad';
+import { padConfig } from './pad';
 import { sliceConfig } from './slice';
 import { installWasmGradient } from './wasm-gradient';
 
@@ -35,6 +37,8 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   multiplyConfig,
   addConfig,
   broadcastRowsConfig,
+  batchNormConfig,
+  padConfig,
 ];
 
 /**

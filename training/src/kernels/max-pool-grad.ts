@@ -13,6 +13,7 @@ import type {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
+import { simdKernels } from './simd/simd-module';
 import { heapF32 } from './wasm-heap';
 
 function maxPoolGrad(args: {
@@ -39,6 +40,15 @@ function maxPoolGrad(args: {
   const xBase = heapF32(backend, x).offset;
   const dyBase = heapF32(backend, dy).offset;
   heap.fill(0, dxBase, dxBase + batchSize * inHeight * inWidth * channels);
+  const { bottom, right } = info.padInfo;
+  if (channels % 4 === 0 && top === 0 && left === 0 && bottom === 0 && right === 0) {
+    // The backbones pad explicitly (ZeroPadding2D) and pool 'valid': four channels per SIMD step.
+    simdKernels(backend).max_pool_grad(
+      ...[batchSize, inHeight, inWidth, channels, outHeight, outWidth, filterHeight, filterWidth],
+      ...[strideHeight, strideWidth, xBase * 4, dyBase * 4, dxBase * 4],
+    );
+    return dx;
+  }
   const rowStride = inWidth * channels;
   let dyIndex = dyBase;
   for (let n = 0; n < batchSize; n++) {

@@ -7,7 +7,7 @@ import { Slice, slice_util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, SliceAttrs, SliceInputs, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-import { copyBox } from './heap-copy';
+import { copyRegion } from './heap-copy';
 import { stockKernel } from './kernel-scope';
 
 function slice(args: { inputs: SliceInputs; backend: BackendWasm; attrs: SliceAttrs }): TensorInfo {
@@ -16,7 +16,7 @@ function slice(args: { inputs: SliceInputs; backend: BackendWasm; attrs: SliceAt
   if (x.dtype === 'string') return stockKernel(Slice).kernelFunc(args as never) as TensorInfo;
   const [begin, size] = slice_util.parseSliceParams(x as never, attrs.begin, attrs.size);
   const out = backend.makeOutput(size, x.dtype);
-  copyBox(backend, x, out, begin, size);
+  copyRegion(backend, x, begin, out, new Array<number>(size.length).fill(0), size);
   return out;
 }
 

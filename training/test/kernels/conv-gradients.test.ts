@@ -62,7 +62,9 @@ function builderCases(name: string): ConvCase[] {
  * Wider channel counts than the reduced backbones have: several K blocks in every pass (more than
  * 256 input or output channels), full and partial register tiles, the few-input-channel stem path,
  * and the padding modes the builders avoid. Spatial sizes stay small because the cpu backend's
- * gradient kernels are slow (about 0.4 µs per multiply-add).
+ * gradient kernels are slow (about 0.4 µs per multiply-add). The 3x3 stride-1 cases with channel
+ * counts divisible by 4 take the Winograd paths (with and without odd-size padding), the others
+ * the direct ones.
  */
 const WIDE_CASES: ConvCase[] = [
   { name: 'RGB stem 7x7/2', input: [14, 14, 3], kernel: 7, stride: 2, outChannels: 64, pad: 'valid' },
@@ -86,6 +88,14 @@ const WIDE_CASES: ConvCase[] = [
     pad: 'valid',
   },
   { name: 'odd channels', input: [7, 9, 5], kernel: 3, stride: 1, outChannels: 6, pad: 'valid' },
+  {
+    name: '3x3 with odd output sizes',
+    input: [11, 12, 8],
+    kernel: 3,
+    stride: 1,
+    outChannels: 12,
+    pad: 'valid',
+  },
   { name: "'same' stride 1", input: [7, 8, 12], kernel: 3, stride: 1, outChannels: 20, pad: 'same' },
   { name: "'same' stride 2", input: [9, 8, 20], kernel: 3, stride: 2, outChannels: 12, pad: 'same' },
   {

@@ -7,7 +7,16 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { emscripten, webAssembly } from '../wasm-heap';
 import { buildGemmNN, buildGemmTN } from './gemm-kernels';
+import { buildChannelAffine } from './channel-kernels';
 import { buildCol2ImAdd, buildTransposeBlocks } from './layout-kernels';
+import { buildMaxPoolGrad } from './pool-kernels';
+import {
+  buildWinogradFilter,
+  buildWinogradFilterGradOutput,
+  buildWinogradGradTiles,
+  buildWinogradInput,
+  buildWinogradOutput,
+} from './winograd-kernels';
 import { buildBatchNormGradSums, buildColumnSums } from './reduce-kernels';
 import { encodeModule, type FunctionBuilder } from './wasm-assembler';
 
@@ -23,6 +32,16 @@ export interface SimdKernels {
   /** See layout-kernels.ts. */
   transpose_blocks: I32Fn;
   col2im_add: I32Fn;
+  /** See channel-kernels.ts. */
+  channel_affine: I32Fn;
+  /** See pool-kernels.ts. */
+  max_pool_grad: I32Fn;
+  /** See winograd-kernels.ts. */
+  wino_input: I32Fn;
+  wino_filter: I32Fn;
+  wino_output: I32Fn;
+  wino_dy: I32Fn;
+  wino_filter_grad: I32Fn;
 }
 
 const BUILDERS: (() => FunctionBuilder)[] = [
@@ -32,6 +51,13 @@ const BUILDERS: (() => FunctionBuilder)[] = [
   buildBatchNormGradSums,
   buildTransposeBlocks,
   buildCol2ImAdd,
+  buildChannelAffine,
+  buildMaxPoolGrad,
+  buildWinogradInput,
+  buildWinogradFilter,
+  buildWinogradOutput,
+  buildWinogradGradTiles,
+  buildWinogradFilterGradOutput,
 ];
 
 let compiled: object | undefined;

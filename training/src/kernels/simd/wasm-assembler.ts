@@ -61,12 +61,15 @@ const SIMD = {
   store: 0x0b,
   const: 0x0c,
   shuffle: 0x0d,
+  i32x4Splat: 0x11,
   f32x4Splat: 0x13,
+  i32x4ExtractLane: 0x1b,
   f32x4ExtractLane: 0x1f,
   f32x4Gt: 0x44,
   f32x4Ge: 0x46,
   and: 0x4e,
   bitselect: 0x52,
+  i32x4Add: 0xae,
   f32x4Neg: 0xe1,
   f32x4Sqrt: 0xe3,
   f32x4Add: 0xe4,
@@ -221,6 +224,14 @@ export class FunctionBuilder {
   v128Zero(): this {
     return this.simd(SIMD.const, ...new Array<number>(16).fill(0));
   }
+  /** A constant vector of four 32-bit lanes, given as f32 values. */
+  f32x4Const(lanes: readonly [number, number, number, number]): this {
+    return this.simd(SIMD.const, ...new Uint8Array(new Float32Array(lanes).buffer));
+  }
+  /** A constant vector of four 32-bit lanes, given as i32 values. */
+  i32x4Const(lanes: readonly [number, number, number, number]): this {
+    return this.simd(SIMD.const, ...new Uint8Array(new Int32Array(lanes).buffer));
+  }
   /** Byte shuffle of the two v128 operands on the stack (lanes 0-15 first operand, 16-31 second). */
   i8x16Shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16) throw new Error('i8x16.shuffle needs 16 lane indices');
@@ -229,8 +240,17 @@ export class FunctionBuilder {
   f32x4Splat(): this {
     return this.simd(SIMD.f32x4Splat);
   }
+  i32x4Splat(): this {
+    return this.simd(SIMD.i32x4Splat);
+  }
   f32x4ExtractLane(lane: number): this {
     return this.simd(SIMD.f32x4ExtractLane, lane);
+  }
+  i32x4ExtractLane(lane: number): this {
+    return this.simd(SIMD.i32x4ExtractLane, lane);
+  }
+  i32x4Add(): this {
+    return this.simd(SIMD.i32x4Add);
   }
   f32x4Gt(): this {
     return this.simd(SIMD.f32x4Gt);
