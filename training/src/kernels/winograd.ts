@@ -73,6 +73,17 @@ function cropInto(
   }
 }
 
+/**
+ * Tiles per chunk: the 16 transformed input and product matrices of a chunk (16·tiles·(C+K)
+ * floats) stay within ~2 MiB, in cache between the transform and the products, and the scratch
+ * memory stays bounded for large inputs (densenet161 at 224 px would need 300+ MiB unchunked).
+ */
+const CHUNK_BYTES = 2 * 1024 * 1024;
+
+function tilesPerChunk(channels: number): number {
+  return Math.max(TILE_BLOCK, Math.floor(CHUNK_BYTES / (POSITIONS * channels * 4)));
+}
+
 /** y = conv(x, U) from transformed filters. `x` is [N, 2·TH + 2, 2·TW + 2, C]; writes y [N, 2·TH, 2·TW, K]. */
 function convolveTransformed(
   backend: BackendWasm,
@@ -85,43 +96,37 @@ function convolveTransformed(
   const { batch, tilesHigh, tilesWide, inChannels, outChannels } = shape;
   const kernels = simdKernels(backend);
   const tiles = batch * tilesHigh * tilesWide;
-  const vStride = tiles * inChannels * 4;
-  const mStride = tiles * outChannels * 4;
+  const chunk = Math.min(tiles, tilesPerChunk(inChannels + outChannels));
+  const vStride = chunk * inChannels * 4;
+  const mStride = chunk * outChannels * 4;
   const v = scratch.alloc(POSITIONS * vStride);
   const m = scratch.alloc(POSITIONS * mStride);
-  const aRows = scratch.table(denseRows(tiles, inChannels * 4));
-  const cRows = scratch.table(denseRows(tiles, outChannels * 4));
-  kernels.wino_input(
-    batch,
-    2 * tilesHigh + 2,
-    2 * tilesWide + 2,
-    inChannels,
-    tilesHigh,
-    tilesWide,
-    x,
-    v,
-    vStride,
-  );
-  for (let e = 0; e < POSITIONS; e++) {
-    for (let k0 = 0; k0 < inChannels; k0 += K_BLOCK) {
-      const k = Math.min(K_BLOCK, inChannels - k0);
-      kernels.gemm_nn(
-        tiles,
-        outChannels,
-        k,
-        aRows,
-        v + e * vStride + k0 * 4,
-        u + (e * inChannels + k0) * outChannels * 4,
-        outChannels * 4,
-        cRows,
-        m + e * mStride,
-        k0 > 0 ? 1 : 0,
-      );
+  const aRows = scratch.table(denseRows(chunk, inChannels * 4));
+  const cRows = scratch.table(denseRows(chunk, outChannels * 4));
+  const [height, width] = [2 * tilesHigh, 2 * tilesWide];
+  for (let t0 = 0; t0 < tiles; t0 += chunk) {
+    const count = Math.min(chunk, tiles - t0);
+    kernels.wino_input(height + 2, width + 2, inChannels, tilesHigh, tilesWide, t0, count, x, v, vStride);
+    for (let e = 0; e < POSITIONS; e++) {
+      for (let k0 = 0; k0 < inChannels; k0 += K_BLOCK) {
+        const k = Math.min(K_BLOCK, inChannels - k0);
+        kernels.gemm_nn(
+          count,
+          outChannels,
+          k,
+          aRows,
+          v + e * vStride + k0 * 4,
+          u + (e * inChannels + k0) * outChannels * 4,
+          outChannels * 4,
+          cRows,
+          m + e * mStride,
+          k0 > 0 ? 1 : 0,
+        );
+      }
     }
+    kernels.wino_output(height, width, outChannels, tilesHigh, tilesWide, t0, count, m, y, mStride);
   }
-  kernels.wino_output(batch, 2 * tilesHigh, 2 * tilesWide, outChannels, tilesHigh, tilesWide, m, y, mStride);
 }
-
 /**
  * Forward pass: y = conv(x, filter) for a `winogradApplies` convolution. Byte offsets.
  *
@@ -202,29 +207,44 @@ export function winogradFilterGrad(
     }
     const [tilesHigh, tilesWide] = [evenH / 2, evenW / 2];
     const tiles = batch * tilesHigh * tilesWide;
-    const vStride = tiles * inChannels * 4;
-    const dStride = tiles * outChannels * 4;
+    const chunk = Math.min(tiles, tilesPerChunk(inChannels + outChannels));
+    const vStride = chunk * inChannels * 4;
+    const dStride = chunk * outChannels * 4;
     const wStride = inChannels * outChannels * 4;
     const v = scratch.alloc(POSITIONS * vStride);
     const d = scratch.alloc(POSITIONS * dStride);
     const products = scratch.alloc(POSITIONS * wStride);
-    const tileRows = scratch.table(denseRows(tiles, inChannels * 4));
-    kernels.wino_input(batch, evenH + 2, evenW + 2, inChannels, tilesHigh, tilesWide, input, v, vStride);
-    kernels.wino_dy(batch, evenH, evenW, outChannels, tilesHigh, tilesWide, grad, d, dStride);
-    for (let e = 0; e < POSITIONS; e++) {
-      for (let t0 = 0; t0 < tiles; t0 += TILE_BLOCK) {
-        kernels.gemm_tn(
-          inChannels,
-          outChannels,
-          Math.min(TILE_BLOCK, tiles - t0),
-          v + e * vStride,
-          tileRows + t0 * 4,
-          d + e * dStride + t0 * outChannels * 4,
-          outChannels * 4,
-          products + e * wStride,
-          outChannels * 4,
-          t0 > 0 ? 1 : 0,
-        );
+    const tileRows = scratch.table(denseRows(chunk, inChannels * 4));
+    for (let t0 = 0; t0 < tiles; t0 += chunk) {
+      const count = Math.min(chunk, tiles - t0);
+      kernels.wino_input(
+        evenH + 2,
+        evenW + 2,
+        inChannels,
+        tilesHigh,
+        tilesWide,
+        t0,
+        count,
+        input,
+        v,
+        vStride,
+      );
+      kernels.wino_dy(evenH, evenW, outChannels, tilesHigh, tilesWide, t0, count, grad, d, dStride);
+      for (let e = 0; e < POSITIONS; e++) {
+        for (let b0 = 0; b0 < count; b0 += TILE_BLOCK) {
+          kernels.gemm_tn(
+            inChannels,
+            outChannels,
+            Math.min(TILE_BLOCK, count - b0),
+            v + e * vStride,
+            tileRows + b0 * 4,
+            d + e * dStride + b0 * outChannels * 4,
+            outChannels * 4,
+            products + e * wStride,
+            outChannels * 4,
+            t0 > 0 || b0 > 0 ? 1 : 0,
+          );
+        }
       }
     }
     kernels.wino_filter_grad(inChannels, outChannels, products, dw, wStride);

@@ -104,9 +104,12 @@ describe('training on wasm matches training on cpu', () => {
 });
 
 describe('wasm training memory', () => {
-  it(
-    `keeps tensor count, wasm heap and live allocations flat over ${LEAK_STEPS} steps`,
-    async () => {
+  it.each([
+    ['resnet-tiny', 16],
+    ['densenet-tiny', 32],
+  ])(
+    `%s keeps tensor count, wasm heap and live allocations flat over ${LEAK_STEPS} steps`,
+    async (backbone, inputSize) => {
       await tf.setBackend('wasm');
       const heap = emscripten(tf.backend() as BackendWasm);
       // Count live heap blocks: a kernel that forgets to free scratch space grows this even
@@ -123,7 +126,7 @@ describe('wasm training memory', () => {
         live.delete(offset);
         free(offset);
       };
-      const run = trainer('resnet-tiny', 16, 4);
+      const run = trainer(backbone, inputSize, 4);
       try {
         for (let i = 0; i < LEAK_WARMUP_STEPS; i++) run.step();
         const before = { tensors: tf.memory().numTensors, heap: heap.HEAPU8.length, live: live.size };

@@ -184,6 +184,12 @@ export class FunctionBuilder {
   i32Mul(): this {
     return this.emit(0x6c);
   }
+  i32DivU(): this {
+    return this.emit(0x6e);
+  }
+  i32RemU(): this {
+    return this.emit(0x70);
+  }
 
   f32Const(value: number): this {
     const bytes = new Uint8Array(new Float32Array([value]).buffer);

@@ -1,443 +1,320 @@
 /**
  * Generators of the Winograd transforms for 3x3, stride-1 convolutions (Lavin & Gray 2016):
- * F(2x2, 3x3) for the forward pass, F(3x3, 2x2) for the filter gradient.
- * Each multiplies 16 elementwise products per 2x2 output tile instead of 36, so the matrix
- * products (16 per convolution, one per transformed position e = 4ξ + ν) do 2.25x less work;
- * the transforms are additions, four channels per SIMD step.
+ * F(2x2, 3x3) for the forward pass, F(3x3, 2x2) for the filter gradient. Each multiplies 16
+ * elementwise products per 2x2 output tile instead of 36, so the matrix products (16 per
+ * convolution, one per transformed position e = 4ξ + ν) do 2.25x less work; the transforms are
+ * additions, four channels per SIMD step.
  *
- * Layouts (all pointers byte offsets, `stride` = bytes between the 16 matrices):
- * - input tiles  V[e][t][c]: t = (n·TH + i)·TW + j, the 4x4 input patch at rows 2i.., cols 2j..
+ * Layouts (pointers are byte offsets, `stride` = bytes between the 16 matrices). Tiles are
+ * numbered t = (n·TH + i)·TW + j; the tile kernels process tiles t0 .. t0+count-1 and store tile
+ * t at row t − t0 of their matrices, so the caller can work through a network in cache-sized chunks.
+ * - input tiles  V[e][t][c] from the 4x4 input patch at rows 2i.., cols 2j..
  * - filter       U[e][c][k] from g[kh][kw][c][k] (TF layout)
- * - products     M[e][t][k]
- * - output       y[n][2i + a][2j + b][k]
+ * - products     M[e][t][k]  ->  output y[n][2i + a][2j + b][k]
  * - dy tiles     D[e][t][k] from the 2x2 dy patch at rows 2i.., cols 2j..
- * - filter grad  dW[kh][kw][c][k] from Wt[e][c][k]
+ * - filter grad  dW[kh][kw][c][k] from the summed products P[e][c][k]
  * Spatial sizes must be even and channel counts multiples of 4; the caller pads otherwise.
  *
- * Transforms, with ± signs chosen so the forward input transform also serves the filter
- * gradient (F(3x3,2x2)'s last input row is the negative of F(2x2,3x3)'s; its dy transform
- * negates the last row to match):
- *   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]       (input, both)
- *   G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]                  (filter, forward)
- *   Aᵀ = [1 1 1 0; 0 1 −1 −1]                           (output, forward)
- *   G' = [1 0; ½ ½; ½ −½; 0 −1]                         (dy, filter gradient)
- *   A'ᵀ = [1 1 1 0; 0 1 −1 0; 0 1 1 1]                  (output, filter gradient)
+ * The transform matrices below are the papers' with signs chosen so that the forward input
+ * transform also serves the filter gradient (F(3x3,2x2)'s last input row is the negative of
+ * F(2x2,3x3)'s; negating the last row of its dy transform compensates).
  */
 import { FunctionBuilder, I32, V128, type Local } from './wasm-assembler';
 
-/** One output of a transform row: a signed sum of inputs, optionally halved. */
-interface Term {
-  /** [input index, sign]. */
-  parts: [number, 1 | -1][];
-  half?: boolean;
-}
+type Matrix = readonly (readonly number[])[];
 
-const INPUT_TERMS: Term[] = [
-  {
-    parts: [
-      [0, 1],
-      [2, -1],
-    ],
-  },
-  {
-    parts: [
-      [1, 1],
-      [2, 1],
-    ],
-  },
-  {
-    parts: [
-      [2, 1],
-      [1, -1],
-    ],
-  },
-  {
-    parts: [
-      [1, 1],
-      [3, -1],
-    ],
-  },
+/** Bᵀ, input tiles (both passes). */
+const INPUT: Matrix = [
+  [1, 0, -1, 0],
+  [0, 1, 1, 0],
+  [0, -1, 1, 0],
+  [0, 1, 0, -1],
 ];
-const FILTER_TERMS: Term[] = [
-  { parts: [[0, 1]] },
-  {
-    parts: [
-      [0, 1],
-      [1, 1],
-      [2, 1],
-    ],
-    half: true,
-  },
-  {
-    parts: [
-      [0, 1],
-      [1, -1],
-      [2, 1],
-    ],
-    half: true,
-  },
-  { parts: [[2, 1]] },
+/** G, filter (forward). */
+const FILTER: Matrix = [
+  [1, 0, 0],
+  [0.5, 0.5, 0.5],
+  [0.5, -0.5, 0.5],
+  [0, 0, 1],
 ];
-const OUTPUT_TERMS: Term[] = [
-  {
-    parts: [
-      [0, 1],
-      [1, 1],
-      [2, 1],
-    ],
-  },
-  {
-    parts: [
-      [1, 1],
-      [2, -1],
-      [3, -1],
-    ],
-  },
+/** Aᵀ, output (forward). */
+const OUTPUT: Matrix = [
+  [1, 1, 1, 0],
+  [0, 1, -1, -1],
 ];
-const DY_TERMS: Term[] = [
-  { parts: [[0, 1]] },
-  {
-    parts: [
-      [0, 1],
-      [1, 1],
-    ],
-    half: true,
-  },
-  {
-    parts: [
-      [0, 1],
-      [1, -1],
-    ],
-    half: true,
-  },
-  { parts: [[1, -1]] },
+/** G', dy tiles (filter gradient). */
+const GRAD: Matrix = [
+  [1, 0],
+  [0.5, 0.5],
+  [0.5, -0.5],
+  [0, -1],
 ];
-const FILTER_GRAD_OUTPUT_TERMS: Term[] = [
-  {
-    parts: [
-      [0, 1],
-      [1, 1],
-      [2, 1],
-    ],
-  },
-  {
-    parts: [
-      [1, 1],
-      [2, -1],
-    ],
-  },
-  {
-    parts: [
-      [1, 1],
-      [2, 1],
-      [3, 1],
-    ],
-  },
+/** A'ᵀ, filter gradient output. */
+const FILTER_GRAD: Matrix = [
+  [1, 1, 1, 0],
+  [0, 1, -1, 0],
+  [0, 1, 1, 1],
 ];
 
-/** Emits the vector value of `term` over the input vectors `inputs`. */
-function emitTerm(f: FunctionBuilder, term: Term, inputs: Local[]): void {
-  const [first, ...rest] = term.parts;
-  f.get(inputs[first![0]]!);
-  if (first![1] === -1) f.f32x4Neg();
-  for (const [index, sign] of rest) {
-    f.get(inputs[index]!);
-    if (sign === 1) f.f32x4Add();
+/**
+ * Emits Σ row[i]·inputs[i] for one matrix row. Coefficients are ±1, or all ±½ (a signed sum
+ * halved once), which is what the Winograd matrices above contain.
+ */
+function emitRow(f: FunctionBuilder, row: readonly number[], inputs: Local[]): void {
+  const terms = row
+    .map((coefficient, i) => [coefficient, i] as const)
+    .filter(([coefficient]) => coefficient !== 0);
+  const half = Math.abs(terms[0]![0]) === 0.5;
+  terms.forEach(([coefficient, i], n) => {
+    f.get(inputs[i]!);
+    if (n === 0) {
+      if (coefficient < 0) f.f32x4Neg();
+    } else if (coefficient > 0) f.f32x4Add();
     else f.f32x4Sub();
-  }
-  if (term.half) f.f32x4Const([0.5, 0.5, 0.5, 0.5]).f32x4Mul();
+  });
+  if (half) f.f32x4Const([0.5, 0.5, 0.5, 0.5]).f32x4Mul();
 }
 
 /**
- * The 2D transform Y = T X Tᵀ of one block of four channels: `load(r, c)` pushes the address of
- * input (r, c) (r, c < inSize), `store(r, c)` the address of output (r, c).
+ * Y = T·X·Tᵀ for one block of four channels. `load(r, c)` pushes the address of input (r, c),
+ * `store(r, c)` that of output (r, c). Works one output row at a time to keep few vectors live.
  */
 function emitTransform2D(
   f: FunctionBuilder,
-  terms: Term[],
-  inSize: number,
+  transform: Matrix,
   load: (row: number, col: number) => void,
   store: (row: number, col: number) => void,
 ): void {
-  // Row pass: tmp[r][c] = Σ T[r][i]·X[i][c], one output row at a time to keep few values live.
-  const inputs = Array.from({ length: inSize }, () => f.local(V128));
+  const inSize = transform[0]!.length;
+  const column = Array.from({ length: inSize }, () => f.local(V128));
   const row = Array.from({ length: inSize }, () => f.local(V128));
-  terms.forEach((rowTerm, r) => {
+  transform.forEach((coefficients, r) => {
+    // row[c] = Σ_i T[r][i]·X[i][c]
     for (let c = 0; c < inSize; c++) {
-      // Load the column c of the inputs this row term needs, then combine.
-      for (const [index] of rowTerm.parts) {
-        load(index, c);
-        f.v128Load(0).set(inputs[index]!);
-      }
-      emitTerm(f, rowTerm, inputs);
+      coefficients.forEach((coefficient, i) => {
+        if (coefficient === 0) return;
+        load(i, c);
+        f.v128Load(0).set(column[i]!);
+      });
+      emitRow(f, coefficients, column);
       f.set(row[c]!);
     }
-    // Column pass on this row: out[r][c'] = Σ T[c'][j]·tmp[r][j].
-    terms.forEach((colTerm, c) => {
+    // Y[r][c'] = Σ_j T[c'][j]·row[j]
+    transform.forEach((colCoefficients, c) => {
       store(r, c);
-      emitTerm(f, colTerm, row);
+      emitRow(f, colCoefficients, row);
       f.v128Store(0);
     });
   });
 }
 
-/** `wino_input(N, H, W, C, TH, TW, X, V, stride)`. */
+/**
+ * The loop over tiles t0 .. t0+count-1 and over blocks of four channels, with the tile's
+ * (n, i, j) decoded and `corner` = byte offset of its top-left element (channel 0) in a tensor of
+ * `rows` x `cols` pixels per image with `pixelBytes` per pixel.
+ */
+function emitTileLoop(
+  f: FunctionBuilder,
+  p: {
+    t0: Local;
+    count: Local;
+    TH: Local;
+    TW: Local;
+    channels: Local;
+    rows: Local;
+    cols: Local;
+    base: Local;
+  },
+  body: (corner: Local, tileRow: Local, c: Local, rowBytes: Local, pixelBytes: Local) => void,
+): void {
+  const [t, n, i, j, c, rest] = Array.from({ length: 6 }, () => f.local(I32));
+  const [pixelBytes, rowBytes, corner, end, tileRow, perImage] = Array.from({ length: 6 }, () =>
+    f.local(I32),
+  );
+  f.get(p.channels).i32Const(4).i32Mul().set(pixelBytes);
+  f.get(p.cols).get(pixelBytes).i32Mul().set(rowBytes);
+  f.get(p.TH).get(p.TW).i32Mul().set(perImage);
+  f.get(p.t0).get(p.count).i32Add().set(end);
+  f.forRange(t, p.t0, end, 1, () => {
+    f.get(t).get(perImage).i32DivU().set(n);
+    f.get(t).get(perImage).i32RemU().set(rest);
+    f.get(rest).get(p.TW).i32DivU().set(i);
+    f.get(rest).get(p.TW).i32RemU().set(j);
+    f.get(t).get(p.t0).i32Sub().set(tileRow);
+    // corner = base + ((n·rows + 2i)·cols + 2j)·pixelBytes
+    f.get(p.base).get(n).get(p.rows).i32Mul().get(i).i32Const(2).i32Mul().i32Add();
+    f.get(p.cols).i32Mul().get(j).i32Const(2).i32Mul().i32Add().get(pixelBytes).i32Mul().i32Add();
+    f.set(corner);
+    f.forRange(c, 0, p.channels, 4, () => body(corner, tileRow, c, rowBytes, pixelBytes));
+  });
+}
+
+/** Pushes base + 4c + r·rowBytes + col·pixelBytes. */
+function emitPixel(
+  f: FunctionBuilder,
+  base: Local,
+  c: Local,
+  r: number,
+  col: number,
+  rowBytes: Local,
+  pixelBytes: Local,
+): void {
+  f.get(base).get(c).i32Const(4).i32Mul().i32Add();
+  f.i32Const(r).get(rowBytes).i32Mul().i32Add().i32Const(col).get(pixelBytes).i32Mul().i32Add();
+}
+
+/** Pushes out + (e·stride) + tileRow·pixelBytes + 4c: element (tile, c) of transformed matrix e. */
+function emitMatrixElement(
+  f: FunctionBuilder,
+  out: Local,
+  e: number,
+  stride: Local,
+  tileRow: Local,
+  pixelBytes: Local,
+  c: Local,
+): void {
+  f.get(out).i32Const(e).get(stride).i32Mul().i32Add();
+  f.get(tileRow).get(pixelBytes).i32Mul().i32Add().get(c).i32Const(4).i32Mul().i32Add();
+}
+
+/** `wino_input(H, W, C, TH, TW, t0, count, X, V, stride)`: V from input tiles. */
 export function buildWinogradInput(): FunctionBuilder {
   const f = new FunctionBuilder(
     'wino_input',
-    Array.from({ length: 9 }, () => I32),
+    Array.from({ length: 10 }, () => I32),
   );
-  const [N, H, W, C, TH, TW, X, V, stride] = Array.from({ length: 9 }, (_, i) => f.param(i)) as Local[];
-  const [n, i, j, c] = Array.from({ length: 4 }, () => f.local(I32));
-  const pixel = f.local(I32);
-  const rowBytes = f.local(I32);
-  const corner = f.local(I32);
-  const out = f.local(I32);
-  f.get(C!).i32Const(4).i32Mul().set(pixel);
-  f.get(W!).get(pixel).i32Mul().set(rowBytes);
-  f.get(V!).set(out);
-  f.forRange(n, 0, N!, 1, () => {
-    f.forRange(i, 0, TH!, 1, () => {
-      f.forRange(j, 0, TW!, 1, () => {
-        // corner = X + ((n·H + 2i)·W + 2j)·C·4
-        f.get(X!)
-          .get(n)
-          .get(H!)
-          .i32Mul()
-          .get(i)
-          .i32Const(2)
-          .i32Mul()
-          .i32Add()
-          .get(rowBytes)
-          .i32Mul()
-          .i32Add();
-        f.get(j).i32Const(2).i32Mul().get(pixel).i32Mul().i32Add().set(corner);
-        f.forRange(c, 0, C!, 4, () => {
-          emitTransform2D(
-            f,
-            INPUT_TERMS,
-            4,
-            (r, col) => {
-              f.get(corner).get(c).i32Const(4).i32Mul().i32Add();
-              f.i32Const(r).get(rowBytes).i32Mul().i32Add().i32Const(col).get(pixel).i32Mul().i32Add();
-            },
-            (r, col) => {
-              f.get(out).get(c).i32Const(4).i32Mul().i32Add();
-              f.i32Const(r * 4 + col)
-                .get(stride!)
-                .i32Mul()
-                .i32Add();
-            },
-          );
-        });
-        f.addTo(out, pixel);
-      });
-    });
+  const [H, W, C, TH, TW, t0, count, X, V, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
+  const p = { t0: t0!, count: count!, TH: TH!, TW: TW!, channels: C!, rows: H!, cols: W!, base: X! };
+  emitTileLoop(f, p, (corner, tileRow, c, rowBytes, pixelBytes) => {
+    emitTransform2D(
+      f,
+      INPUT,
+      (r, col) => emitPixel(f, corner, c, r, col, rowBytes, pixelBytes),
+      (r, col) => emitMatrixElement(f, V!, r * 4 + col, stride!, tileRow, pixelBytes, c),
+    );
   });
   return f;
 }
 
-/** `wino_filter(C, K, G, U, stride)`. */
+/** `wino_output(OH, OW, K, TH, TW, t0, count, M, Y, stride)`: output tiles from the products. */
+export function buildWinogradOutput(): FunctionBuilder {
+  const f = new FunctionBuilder(
+    'wino_output',
+    Array.from({ length: 10 }, () => I32),
+  );
+  const [OH, OW, K, TH, TW, t0, count, M, Y, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
+  const p = { t0: t0!, count: count!, TH: TH!, TW: TW!, channels: K!, rows: OH!, cols: OW!, base: Y! };
+  emitTileLoop(f, p, (corner, tileRow, k, rowBytes, pixelBytes) => {
+    emitTransform2D(
+      f,
+      OUTPUT,
+      (r, col) => emitMatrixElement(f, M!, r * 4 + col, stride!, tileRow, pixelBytes, k),
+      (a, b) => emitPixel(f, corner, k, a, b, rowBytes, pixelBytes),
+    );
+  });
+  return f;
+}
+
+/** `wino_dy(OH, OW, K, TH, TW, t0, count, DY, D, stride)`: dy's 2x2 tiles for the filter gradient. */
+export function buildWinogradGradTiles(): FunctionBuilder {
+  const f = new FunctionBuilder(
+    'wino_dy',
+    Array.from({ length: 10 }, () => I32),
+  );
+  const [OH, OW, K, TH, TW, t0, count, DY, D, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
+  const p = { t0: t0!, count: count!, TH: TH!, TW: TW!, channels: K!, rows: OH!, cols: OW!, base: DY! };
+  emitTileLoop(f, p, (corner, tileRow, k, rowBytes, pixelBytes) => {
+    emitTransform2D(
+      f,
+      GRAD,
+      (a, b) => emitPixel(f, corner, k, a, b, rowBytes, pixelBytes),
+      (r, col) => emitMatrixElement(f, D!, r * 4 + col, stride!, tileRow, pixelBytes, k),
+    );
+  });
+  return f;
+}
+
+/** Emits the loop over (c, four k) of a [C][K] matrix, with `at` = its byte offset. */
+function emitChannelPairs(f: FunctionBuilder, C: Local, K: Local, body: (at: Local) => void): void {
+  const c = f.local(I32);
+  const k = f.local(I32);
+  const at = f.local(I32);
+  f.forRange(c, 0, C, 1, () => {
+    f.forRange(k, 0, K, 4, () => {
+      f.get(c).get(K).i32Mul().get(k).i32Add().i32Const(4).i32Mul().set(at);
+      body(at);
+    });
+  });
+}
+
+/** `wino_filter(C, K, G, U, stride)`: U from the [3][3][C][K] filter. */
 export function buildWinogradFilter(): FunctionBuilder {
   const f = new FunctionBuilder(
     'wino_filter',
     Array.from({ length: 5 }, () => I32),
   );
   const [C, K, G, U, stride] = Array.from({ length: 5 }, (_, i) => f.param(i)) as Local[];
-  const c = f.local(I32);
-  const k = f.local(I32);
   const tapBytes = f.local(I32);
-  const at = f.local(I32);
   f.get(C!).get(K!).i32Mul().i32Const(4).i32Mul().set(tapBytes);
-  f.forRange(c, 0, C!, 1, () => {
-    f.forRange(k, 0, K!, 4, () => {
-      // at = byte offset of (c, k) within one tap (and within one U matrix)
-      f.get(c).get(K!).i32Mul().get(k).i32Add().i32Const(4).i32Mul().set(at);
-      emitTransform2D(
-        f,
-        FILTER_TERMS,
-        3,
-        (kh, kw) => {
-          f.get(G!)
-            .get(at)
-            .i32Add()
-            .i32Const(kh * 3 + kw)
-            .get(tapBytes)
-            .i32Mul()
-            .i32Add();
-        },
-        (r, col) => {
-          f.get(U!)
-            .get(at)
-            .i32Add()
-            .i32Const(r * 4 + col)
-            .get(stride!)
-            .i32Mul()
-            .i32Add();
-        },
-      );
-    });
-  });
-  return f;
-}
-
-/** `wino_output(N, OH, OW, K, TH, TW, M, Y, stride)`. */
-export function buildWinogradOutput(): FunctionBuilder {
-  const f = new FunctionBuilder(
-    'wino_output',
-    Array.from({ length: 9 }, () => I32),
-  );
-  const [N, OH, OW, K, TH, TW, M, Y, stride] = Array.from({ length: 9 }, (_, i) => f.param(i)) as Local[];
-  const [n, i, j, k] = Array.from({ length: 4 }, () => f.local(I32));
-  const pixel = f.local(I32);
-  const rowBytes = f.local(I32);
-  const corner = f.local(I32);
-  const src = f.local(I32);
-  f.get(K!).i32Const(4).i32Mul().set(pixel);
-  f.get(OW!).get(pixel).i32Mul().set(rowBytes);
-  f.get(M!).set(src);
-  f.forRange(n, 0, N!, 1, () => {
-    f.forRange(i, 0, TH!, 1, () => {
-      f.forRange(j, 0, TW!, 1, () => {
-        f.get(Y!)
-          .get(n)
-          .get(OH!)
-          .i32Mul()
-          .get(i)
-          .i32Const(2)
-          .i32Mul()
+  emitChannelPairs(f, C!, K!, (at) => {
+    emitTransform2D(
+      f,
+      FILTER,
+      (kh, kw) =>
+        f
+          .get(G!)
+          .get(at)
           .i32Add()
-          .get(rowBytes)
+          .i32Const(kh * 3 + kw)
+          .get(tapBytes)
           .i32Mul()
-          .i32Add();
-        f.get(j).i32Const(2).i32Mul().get(pixel).i32Mul().i32Add().set(corner);
-        f.forRange(k, 0, K!, 4, () => {
-          emitTransform2D(
-            f,
-            OUTPUT_TERMS,
-            4,
-            (r, col) => {
-              f.get(src)
-                .get(k)
-                .i32Const(4)
-                .i32Mul()
-                .i32Add()
-                .i32Const(r * 4 + col)
-                .get(stride!)
-                .i32Mul()
-                .i32Add();
-            },
-            (a, b) => {
-              f.get(corner).get(k).i32Const(4).i32Mul().i32Add();
-              f.i32Const(a).get(rowBytes).i32Mul().i32Add().i32Const(b).get(pixel).i32Mul().i32Add();
-            },
-          );
-        });
-        f.addTo(src, pixel);
-      });
-    });
-  });
-  return f;
-}
-
-/** `wino_dy(N, OH, OW, K, TH, TW, DY, D, stride)`: dy's 2x2 tiles for the filter gradient. */
-export function buildWinogradGradTiles(): FunctionBuilder {
-  const f = new FunctionBuilder(
-    'wino_dy',
-    Array.from({ length: 9 }, () => I32),
-  );
-  const [N, OH, OW, K, TH, TW, DY, D, stride] = Array.from({ length: 9 }, (_, i) => f.param(i)) as Local[];
-  const [n, i, j, k] = Array.from({ length: 4 }, () => f.local(I32));
-  const pixel = f.local(I32);
-  const rowBytes = f.local(I32);
-  const corner = f.local(I32);
-  const out = f.local(I32);
-  f.get(K!).i32Const(4).i32Mul().set(pixel);
-  f.get(OW!).get(pixel).i32Mul().set(rowBytes);
-  f.get(D!).set(out);
-  f.forRange(n, 0, N!, 1, () => {
-    f.forRange(i, 0, TH!, 1, () => {
-      f.forRange(j, 0, TW!, 1, () => {
-        f.get(DY!)
-          .get(n)
-          .get(OH!)
-          .i32Mul()
-          .get(i)
-          .i32Const(2)
-          .i32Mul()
+          .i32Add(),
+      (r, col) =>
+        f
+          .get(U!)
+          .get(at)
           .i32Add()
-          .get(rowBytes)
+          .i32Const(r * 4 + col)
+          .get(stride!)
           .i32Mul()
-          .i32Add();
-        f.get(j).i32Const(2).i32Mul().get(pixel).i32Mul().i32Add().set(corner);
-        f.forRange(k, 0, K!, 4, () => {
-          emitTransform2D(
-            f,
-            DY_TERMS,
-            2,
-            (a, b) => {
-              f.get(corner).get(k).i32Const(4).i32Mul().i32Add();
-              f.i32Const(a).get(rowBytes).i32Mul().i32Add().i32Const(b).get(pixel).i32Mul().i32Add();
-            },
-            (r, col) => {
-              f.get(out)
-                .get(k)
-                .i32Const(4)
-                .i32Mul()
-                .i32Add()
-                .i32Const(r * 4 + col)
-                .get(stride!)
-                .i32Mul()
-                .i32Add();
-            },
-          );
-        });
-        f.addTo(out, pixel);
-      });
-    });
+          .i32Add(),
+    );
   });
   return f;
 }
 
-/** `wino_filter_grad(C, K, WT, DW, stride)`: the 3x3 filter gradient from the 16 summed products. */
+/** `wino_filter_grad(C, K, P, DW, stride)`: the [3][3][C][K] filter gradient from the summed products. */
 export function buildWinogradFilterGradOutput(): FunctionBuilder {
   const f = new FunctionBuilder(
     'wino_filter_grad',
     Array.from({ length: 5 }, () => I32),
   );
-  const [C, K, WT, DW, stride] = Array.from({ length: 5 }, (_, i) => f.param(i)) as Local[];
-  const c = f.local(I32);
-  const k = f.local(I32);
+  const [C, K, P, DW, stride] = Array.from({ length: 5 }, (_, i) => f.param(i)) as Local[];
   const tapBytes = f.local(I32);
-  const at = f.local(I32);
   f.get(C!).get(K!).i32Mul().i32Const(4).i32Mul().set(tapBytes);
-  f.forRange(c, 0, C!, 1, () => {
-    f.forRange(k, 0, K!, 4, () => {
-      f.get(c).get(K!).i32Mul().get(k).i32Add().i32Const(4).i32Mul().set(at);
-      emitTransform2D(
-        f,
-        FILTER_GRAD_OUTPUT_TERMS,
-        4,
-        (r, col) => {
-          f.get(WT!)
-            .get(at)
-            .i32Add()
-            .i32Const(r * 4 + col)
-            .get(stride!)
-            .i32Mul()
-            .i32Add();
-        },
-        (kh, kw) => {
-          f.get(DW!)
-            .get(at)
-            .i32Add()
-            .i32Const(kh * 3 + kw)
-            .get(tapBytes)
-            .i32Mul()
-            .i32Add();
-        },
-      );
-    });
+  emitChannelPairs(f, C!, K!, (at) => {
+    emitTransform2D(
+      f,
+      FILTER_GRAD,
+      (r, col) =>
+        f
+          .get(P!)
+          .get(at)
+          .i32Add()
+          .i32Const(r * 4 + col)
+          .get(stride!)
+          .i32Mul()
+          .i32Add(),
+      (kh, kw) =>
+        f
+          .get(DW!)
+          .get(at)
+          .i32Add()
+          .i32Const(kh * 3 + kw)
+          .get(tapBytes)
+          .i32Mul()
+          .i32Add(),
+    );
   });
   return f;
 }
