@@ -93,14 +93,14 @@ function parseOptions(): Options {
   });
   const list = (text: string) => text.split(',').filter((s) => s.length > 0);
   return {
-    models: list(values.models!),
-    sizes: list(values.sizes!).map(Number),
+    models: list(values.models),
+    sizes: list(values.sizes).map(Number),
     batch: Number(values.batch),
     steps: Number(values.steps),
     warmup: Number(values.warmup),
     cpuSteps: Number(values['cpu-steps']),
     cpuBatch: Number(values['cpu-batch']),
-    torchThreads: list(values['torch-threads']!).map(Number),
+    torchThreads: list(values['torch-threads']).map(Number),
     torch: !values['no-torch'],
     profileTop: Number(values['profile-top']),
     json: values.json,
@@ -110,7 +110,7 @@ function parseOptions(): Options {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {
@@ -140,7 +140,7 @@ function makeStep(modelName: string, size: number, batch: number) {
     optimizer.apply(
       variables,
       keys,
-      variables.map((v) => grads[v.name]!),
+      variables.map((v) => grads[v.name]),
       { lr: LEARNING_RATE, beta1: 0.9 },
     );
     tf.dispose(Object.values(grads));
@@ -270,9 +270,9 @@ function printTable(rows: Row[], options: Options): void {
         : '-',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(
     `\nTraining throughput, images/s at batch ${options.batch} (median of ${options.steps} steps; ` +
       `cpu backend: ${options.cpuSteps} step at batch ${options.cpuBatch}; "cpu" columns: per second of this process's CPU time)`,

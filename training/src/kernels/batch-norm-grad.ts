@@ -20,7 +20,7 @@ function batchNormGradSums(args: {
   backend: BackendWasm;
 }): TensorInfo {
   const { inputs, backend } = args;
-  const channels = inputs.mean.shape[0]!;
+  const channels = inputs.mean.shape[0];
   const rows = tf.util.sizeFromShape(inputs.x.shape) / channels;
   const out = backend.makeOutput([2, channels], 'float32');
   const { heap, offset } = heapF32(backend, out);

@@ -24,7 +24,7 @@ function batchNorm(args: {
 }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
-  const channels = x.shape[x.shape.length - 1]!;
+  const channels = x.shape[x.shape.length - 1];
   const perChannel = [inputs.mean, inputs.variance, inputs.offset, inputs.scale].every(
     (t) => !t || ((t as TensorInfo).shape.length === 1 && (t as TensorInfo).shape[0] === channels),
   );
@@ -42,8 +42,8 @@ function batchNorm(args: {
   const gain = new Float32Array(channels);
   const shift = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
-    gain[c] = (scale ? scale[c]! : 1) / Math.sqrt(variance[c]! + attrs.varianceEpsilon);
-    shift[c] = offset ? offset[c]! : 0;
+    gain[c] = (scale ? scale[c] : 1) / Math.sqrt(variance[c] + attrs.varianceEpsilon);
+    shift[c] = offset ? offset[c] : 0;
   }
   const out = backend.makeOutput([...x.shape], 'float32');
   const scratch = new HeapScratch(backend);

@@ -289,7 +289,7 @@ export function transposeBlocks(
     const src = (from >>> 2) + b * size;
     const dst = (to >>> 2) + b * size;
     for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) heap[dst + c * rows + r] = heap[src + r * cols + c]!;
+      for (let c = 0; c < cols; c++) heap[dst + c * rows + r] = heap[src + r * cols + c];
     }
   }
 }

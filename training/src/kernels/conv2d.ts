@@ -6,14 +6,7 @@
  * activation to fuse) goes to the stock kernel.
  */
 import { Conv2D, FusedConv2D } from '@tensorflow/tfjs';
-import type {
-  Conv2DAttrs,
-  FusedConv2DAttrs,
-  KernelConfig,
-  KernelFunc,
-  NamedTensorInfoMap,
-  TensorInfo,
-} from '@tensorflow/tfjs';
+import type { Conv2DAttrs, FusedConv2DAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { convForward } from './conv-gemm';
@@ -21,6 +14,11 @@ import { padInput, planConv } from './conv-plan';
 import { KernelScope, stockKernel } from './kernel-scope';
 import { heapF32 } from './wasm-heap';
 import { winogradApplies, winogradForward } from './winograd';
+
+interface ConvInputs {
+  x: TensorInfo;
+  filter: TensorInfo;
+}
 
 function gemmConv(
   backend: BackendWasm,
@@ -48,23 +46,23 @@ function gemmConv(
   }
 }
 
-function conv2d(args: { inputs: NamedTensorInfoMap; backend: BackendWasm; attrs: Conv2DAttrs }): TensorInfo {
+function conv2d(args: { inputs: ConvInputs; backend: BackendWasm; attrs: Conv2DAttrs }): TensorInfo {
   const { x, filter } = args.inputs;
   return (
-    gemmConv(args.backend, x!, filter!, args.attrs) ??
+    gemmConv(args.backend, x, filter, args.attrs) ??
     (stockKernel(Conv2D).kernelFunc(args as never) as TensorInfo)
   );
 }
 
 function fusedConv2d(args: {
-  inputs: NamedTensorInfoMap;
+  inputs: ConvInputs & { bias?: TensorInfo | null; preluActivationWeights?: TensorInfo | null };
   backend: BackendWasm;
   attrs: FusedConv2DAttrs;
 }): TensorInfo {
   const { x, filter, bias, preluActivationWeights } = args.inputs;
   // Absent optional inputs arrive as undefined or null depending on the caller.
   const plain = !bias && !preluActivationWeights && args.attrs.activation === 'linear';
-  const y = plain ? gemmConv(args.backend, x!, filter!, args.attrs) : null;
+  const y = plain ? gemmConv(args.backend, x, filter, args.attrs) : null;
   return y ?? (stockKernel(FusedConv2D).kernelFunc(args as never) as TensorInfo);
 }
 

@@ -40,16 +40,16 @@ export function copyRegion(
     let from = 0;
     let to = 0;
     for (let d = 0; d < rank; d++) {
-      const i = d < runDim ? index[d]! : 0;
-      from += (i + srcBegin[d]!) * srcStrides[d]!;
-      to += (i + dstBegin[d]!) * dstStrides[d]!;
+      const i = d < runDim ? index[d] : 0;
+      from += (i + srcBegin[d]) * srcStrides[d];
+      to += (i + dstBegin[d]) * dstStrides[d];
     }
     heap.copyWithin(dstBase + to * bytes, srcBase + from * bytes, srcBase + from * bytes + runBytes);
     // Odometer over the outer dimensions.
     let d = runDim - 1;
     while (d >= 0) {
-      index[d] = index[d]! + 1;
-      if (index[d]! < size[d]!) break;
+      index[d] = index[d] + 1;
+      if (index[d] < size[d]) break;
       index[d] = 0;
       d--;
     }

@@ -45,7 +45,7 @@ export function reduceLeading(
   const scale = divisor === 'rows' ? rows : divisor;
   if (scale !== 1) {
     const view = emscripten(backend).HEAPF32;
-    for (let c = 0; c < channels; c++) view[offset + c] = view[offset + c]! / scale;
+    for (let c = 0; c < channels; c++) view[offset + c] = view[offset + c] / scale;
   }
   return out;
 }

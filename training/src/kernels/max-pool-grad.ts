@@ -65,14 +65,14 @@ function maxPoolGrad(args: {
           for (let r = r0; r < r1; r++) {
             let p = image + r * rowStride + c0 * channels + ch;
             for (let c = c0; c < c1; c++, p += channels) {
-              const value = heap[xBase + p]!;
+              const value = heap[xBase + p];
               if (value > best) {
                 best = value;
                 at = p;
               }
             }
           }
-          if (at >= 0) heap[dxBase + at] += heap[dyIndex]!;
+          if (at >= 0) heap[dxBase + at] += heap[dyIndex];
           dyIndex++;
         }
       }

@@ -14,7 +14,7 @@ function pad(args: { inputs: PadV2Inputs; backend: BackendWasm; attrs: PadV2Attr
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
   if (x.dtype !== 'float32') return stockKernel(PadV2).kernelFunc(args as never) as TensorInfo;
-  const outShape = x.shape.map((d, i) => attrs.paddings[i]![0] + d + attrs.paddings[i]![1]);
+  const outShape = x.shape.map((d, i) => attrs.paddings[i][0] + d + attrs.paddings[i][1]);
   const out = backend.makeOutput(outShape, 'float32');
   const { heap, offset } = heapF32(backend, out);
   heap.fill(attrs.constantValue, offset, offset + util.sizeFromShape(outShape));

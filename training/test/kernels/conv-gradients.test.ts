@@ -44,9 +44,9 @@ function builderCases(name: string): ConvCase[] {
       const [, h, w, c] = (layer.input as tf.SymbolicTensor).shape as number[];
       const item: ConvCase = {
         name: `${name} ${layer.name}`,
-        input: [h!, w!, c!],
-        kernel: config.kernelSize[0]!,
-        stride: config.strides[0]!,
+        input: [h, w, c],
+        kernel: config.kernelSize[0],
+        stride: config.strides[0],
         outChannels: config.filters,
         pad: config.padding,
       };
@@ -112,8 +112,8 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
   }
   return diff / scale;
 }
@@ -137,7 +137,7 @@ async function convPasses(backend: string, c: ConvCase): Promise<Float32Array[]>
     const [dx, dw] = tf.grads((a: tf.Tensor, f: tf.Tensor) =>
       tf.sum(tf.mul(conv(a as tf.Tensor4D, f as tf.Tensor4D), dy)),
     )([x, filter]);
-    return [y, dx!, dw!].map((t) => t.dataSync() as Float32Array);
+    return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
   });
 }
 
@@ -152,7 +152,7 @@ describe('wasm convolution kernels match the cpu backend', () => {
     const cpu = await convPasses('cpu', c);
     await tf.setBackend('wasm');
     return ['output', 'dx', 'dW'].flatMap((label, i) => {
-      const error = relativeError(wasm[i]!, cpu[i]!);
+      const error = relativeError(wasm[i], cpu[i]);
       return error <= RELATIVE_TOLERANCE
         ? []
         : [`${c.name} ${label}: relative error ${error.toExponential(2)}`];

@@ -49,7 +49,7 @@ function read(offset: number, count: number): Float32Array {
 
 function maxError(actual: Float32Array, expected: ArrayLike<number>): number {
   let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
   return worst;
 }
 
@@ -76,7 +76,7 @@ describe('gemm_nn', () => {
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let sum = 0;
-        for (let p = 0; p < k; p++) sum += a[(m - 1 - i) * k + p]! * b[p * n + j]!;
+        for (let p = 0; p < k; p++) sum += a[(m - 1 - i) * k + p] * b[p * n + j];
         expected[i * n + j] = sum;
       }
     }
@@ -105,7 +105,7 @@ describe('gemm_nn', () => {
     expect(
       maxError(
         read(accumulated, m * n),
-        expected.map((v, i) => v + c0[i]!),
+        expected.map((v, i) => v + c0[i]),
       ),
     ).toBeLessThan(SUM_TOLERANCE);
   });
@@ -124,7 +124,7 @@ describe('gemm_tn', () => {
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let sum = 0;
-        for (let p = 0; p < k; p++) sum += stored[2 * p * m + i]! * b[p * n + j]!;
+        for (let p = 0; p < k; p++) sum += stored[2 * p * m + i] * b[p * n + j];
         expected[i * n + j] = sum;
       }
     }
@@ -146,7 +146,7 @@ describe('layout kernels', () => {
     for (let b = 0; b < blocks; b++) {
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < cols; c++)
-          expected[b * rows * cols + c * rows + r] = input[b * rows * cols + r * cols + c]!;
+          expected[b * rows * cols + c * rows + r] = input[b * rows * cols + r * cols + c];
       }
     }
     expect(maxError(read(out, input.length), expected)).toBe(0);
@@ -164,7 +164,7 @@ describe('layout kernels', () => {
     for (let p = 0; p < pixels; p++) {
       for (let s = 0; s < segments; s++) {
         for (let e = 0; e < length; e++)
-          expected[2 * p + s * segmentStride + e]! += cols[(p * segments + s) * length + e]!;
+          expected[2 * p + s * segmentStride + e] += cols[(p * segments + s) * length + e];
       }
     }
     expect(maxError(read(dx, dxLength), expected)).toBeLessThan(SUM_TOLERANCE);
@@ -190,9 +190,9 @@ describe('reductions', () => {
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < channels; c++) {
         const i = r * channels + c;
-        expectedSums[c]! += x[i]!;
-        expectedBn[c]! += dy[i]!;
-        expectedBn[channels + c]! += dy[i]! * (x[i]! - mean[c]!);
+        expectedSums[c] += x[i];
+        expectedBn[c] += dy[i];
+        expectedBn[channels + c] += dy[i] * (x[i] - mean[c]);
       }
     }
     expect(maxError(read(sums, channels), expectedSums)).toBeLessThan(SUM_TOLERANCE);

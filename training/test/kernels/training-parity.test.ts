@@ -58,10 +58,10 @@ function trainer(backbone: string, inputSize: number, batch: number): Trainer {
       optimizer.apply(
         variables,
         keys,
-        variables.map((v) => grads[v.name]!),
+        variables.map((v) => grads[v.name]),
         { lr: LEARNING_RATE, beta1: 0.9 },
       );
-      const loss = value.dataSync()[0]!;
+      const loss = value.dataSync()[0];
       tf.dispose([value, ...Object.values(grads)]);
       return loss;
     },
@@ -94,9 +94,9 @@ describe('training on wasm matches training on cpu', () => {
       const wasm = await lossCurve('wasm', backbone);
       const cpu = await lossCurve('cpu', backbone);
       // The curve must move, or equality would prove nothing about the gradients.
-      expect(Math.abs(cpu[PARITY_STEPS - 1]! - cpu[0]!)).toBeGreaterThan(1e-2);
+      expect(Math.abs(cpu[PARITY_STEPS - 1] - cpu[0])).toBeGreaterThan(1e-2);
       wasm.forEach((loss, i) => {
-        expect(Math.abs(loss - cpu[i]!) / cpu[i]!).toBeLessThan(LOSS_TOLERANCE);
+        expect(Math.abs(loss - cpu[i]) / cpu[i]).toBeLessThan(LOSS_TOLERANCE);
       });
     },
     TEST_TIMEOUT_MS,

@@ -43,8 +43,8 @@ function relativeDifference(a: number, b: number, count: number): number {
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < count; i++) {
-    diff = Math.max(diff, Math.abs(heap[(a >>> 2) + i]! - heap[(b >>> 2) + i]!));
-    scale = Math.max(scale, Math.abs(heap[(b >>> 2) + i]!));
+    diff = Math.max(diff, Math.abs(heap[(a >>> 2) + i] - heap[(b >>> 2) + i]));
+    scale = Math.max(scale, Math.abs(heap[(b >>> 2) + i]));
   }
   return diff / scale;
 }

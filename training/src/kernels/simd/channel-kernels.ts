@@ -10,7 +10,7 @@ import { F32, FunctionBuilder, I32, V128, type Local } from './wasm-assembler';
 export function buildChannelAffine(): FunctionBuilder {
   const f = new FunctionBuilder('channel_affine', [I32, I32, I32, I32, I32, I32, I32]);
   const [R, C, X, MEAN, GAIN, OFFSET, OUT] = [0, 1, 2, 3, 4, 5, 6].map((n) => f.param(n)) as Local[];
-  emitChunkedColumns(f, R!, C!, [16, 4, 1], (width) => {
+  emitChunkedColumns(f, R, C, [16, 4, 1], (width) => {
     const vectors = width === 1 ? 1 : width / 4;
     const type = width === 1 ? F32 : V128;
     const mean = Array.from({ length: vectors }, () => f.local(type));
@@ -22,22 +22,22 @@ export function buildChannelAffine(): FunctionBuilder {
       width,
       begin: (c) => {
         for (let v = 0; v < vectors; v++) {
-          load(f, width, at(MEAN!, c), v, mean[v]!);
-          load(f, width, at(GAIN!, c), v, gain[v]!);
-          load(f, width, at(OFFSET!, c), v, offset[v]!);
+          load(f, width, at(MEAN, c), v, mean[v]);
+          load(f, width, at(GAIN, c), v, gain[v]);
+          load(f, width, at(OFFSET, c), v, offset[v]);
         }
       },
       row: (rowOffset) => {
         for (let v = 0; v < vectors; v++) {
-          load(f, width, () => f.get(X!).get(rowOffset).i32Add(), v, value);
-          f.get(value).get(mean[v]!);
+          load(f, width, () => f.get(X).get(rowOffset).i32Add(), v, value);
+          f.get(value).get(mean[v]);
           sub(f, width);
-          f.get(gain[v]!);
+          f.get(gain[v]);
           mul(f, width);
-          f.get(offset[v]!);
+          f.get(offset[v]);
           add(f, width);
           f.set(value);
-          store(f, width, () => f.get(OUT!).get(rowOffset).i32Add(), v, value);
+          store(f, width, () => f.get(OUT).get(rowOffset).i32Add(), v, value);
         }
       },
       finish: () => undefined,

@@ -60,7 +60,7 @@ function emitTile(ctx: TileContext, rows: number, cols: number): void {
     for (let v = 0; v < vectors; v++) {
       if (cols === 1) f.f32Const(0);
       else f.v128Zero();
-      f.set(acc[r]![v]!);
+      f.set(acc[r][v]);
     }
   }
   f.get(accumulate).if();
@@ -70,7 +70,7 @@ function emitTile(ctx: TileContext, rows: number, cols: number): void {
       f.get(cAddr);
       if (cols === 1) f.f32Load(0);
       else f.v128Load(16 * v);
-      f.set(acc[r]![v]!);
+      f.set(acc[r][v]);
     }
   }
   f.end();
@@ -83,7 +83,7 @@ function emitTile(ctx: TileContext, rows: number, cols: number): void {
     f.get(pb);
     if (cols === 1) f.f32Load(0);
     else f.v128Load(16 * v);
-    f.set(b[v]!);
+    f.set(b[v]);
   }
   for (let r = 0; r < rows; r++) {
     const offset = ctx.aAddress(r);
@@ -91,10 +91,10 @@ function emitTile(ctx: TileContext, rows: number, cols: number): void {
     else f.v128Load32Splat(offset);
     f.set(a);
     for (let v = 0; v < vectors; v++) {
-      f.get(acc[r]![v]!).get(a).get(b[v]!);
+      f.get(acc[r][v]).get(a).get(b[v]);
       if (cols === 1) f.f32Mul().f32Add();
       else f.f32x4Mul().f32x4Add();
-      f.set(acc[r]![v]!);
+      f.set(acc[r][v]);
     }
   }
   ctx.advance(rows);
@@ -104,7 +104,7 @@ function emitTile(ctx: TileContext, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     cAddress(r);
     for (let v = 0; v < vectors; v++) {
-      f.get(cAddr).get(acc[r]![v]!);
+      f.get(cAddr).get(acc[r][v]);
       if (cols === 1) f.f32Store(0);
       else f.v128Store(16 * v);
     }
@@ -167,48 +167,48 @@ export function buildGemmNN(): FunctionBuilder {
     f,
     i,
     j: f.local(I32),
-    K: K!,
+    K: K,
     k: f.local(I32),
     pb: f.local(I32),
-    accumulate: accumulate!,
+    accumulate: accumulate,
     setupRows: (rows) => {
       for (let r = 0; r < rows; r++) {
         // rowA[r] = rows_a[i + r] + aOff; rowC[r] = rows_c[i + r] + cOff
-        f.get(aRows!)
+        f.get(aRows)
           .get(i)
           .i32Const(4)
           .i32Mul()
           .i32Add()
           .i32Load(4 * r)
-          .get(aOff!)
+          .get(aOff)
           .i32Add()
-          .set(rowA[r]!);
-        f.get(cRows!)
+          .set(rowA[r]);
+        f.get(cRows)
           .get(i)
           .i32Const(4)
           .i32Mul()
           .i32Add()
           .i32Load(4 * r)
-          .get(cOff!)
+          .get(cOff)
           .i32Add()
-          .set(rowC[r]!);
+          .set(rowC[r]);
       }
     },
-    cRow: (r) => f.get(rowC[r]!),
+    cRow: (r) => f.get(rowC[r]),
     reset: (rows) => {
-      f.get(B!).get(ctx.j).i32Const(4).i32Mul().i32Add().set(ctx.pb);
-      for (let r = 0; r < rows; r++) f.get(rowA[r]!).set(pa[r]!);
+      f.get(B).get(ctx.j).i32Const(4).i32Mul().i32Add().set(ctx.pb);
+      for (let r = 0; r < rows; r++) f.get(rowA[r]).set(pa[r]);
     },
     aAddress: (r) => {
-      f.get(pa[r]!);
+      f.get(pa[r]);
       return 0;
     },
     advance: (rows) => {
-      f.addTo(ctx.pb, ldb!);
-      for (let r = 0; r < rows; r++) f.addTo(pa[r]!, 4);
+      f.addTo(ctx.pb, ldb);
+      for (let r = 0; r < rows; r++) f.addTo(pa[r], 4);
     },
   };
-  emitSweep(ctx, M!, N!);
+  emitSweep(ctx, M, N);
   return f;
 }
 
@@ -225,21 +225,21 @@ export function buildGemmTN(): FunctionBuilder {
     f,
     i,
     j: f.local(I32),
-    K: K!,
+    K: K,
     k: f.local(I32),
     pb: f.local(I32),
-    accumulate: accumulate!,
+    accumulate: accumulate,
     setupRows: () => {
-      f.get(A!).get(i).i32Const(4).i32Mul().i32Add().set(aBase);
-      f.get(C!).get(i).get(ldc!).i32Mul().i32Add().set(rowC);
+      f.get(A).get(i).i32Const(4).i32Mul().i32Add().set(aBase);
+      f.get(C).get(i).get(ldc).i32Mul().i32Add().set(rowC);
     },
     cRow: (r) => {
       f.get(rowC);
-      if (r > 0) f.i32Const(r).get(ldc!).i32Mul().i32Add();
+      if (r > 0) f.i32Const(r).get(ldc).i32Mul().i32Add();
     },
     reset: () => {
-      f.get(B!).get(ctx.j).i32Const(4).i32Mul().i32Add().set(ctx.pb);
-      f.get(kRows!).set(pk);
+      f.get(B).get(ctx.j).i32Const(4).i32Mul().i32Add().set(ctx.pb);
+      f.get(kRows).set(pk);
     },
     aAddress: (r) => {
       // One table read per k serves the whole tile: rows i..i+3 of Aᵀ are adjacent floats.
@@ -248,10 +248,10 @@ export function buildGemmTN(): FunctionBuilder {
       return 4 * r;
     },
     advance: () => {
-      f.addTo(ctx.pb, ldb!);
+      f.addTo(ctx.pb, ldb);
       f.addTo(pk, 4);
     },
   };
-  emitSweep(ctx, M!, N!);
+  emitSweep(ctx, M, N);
   return f;
 }

@@ -41,25 +41,25 @@ export function buildTransposeBlocks(): FunctionBuilder {
         for (let i = 0; i < 4; i++) {
           f.get(src);
           if (i > 0) f.get(inRowBytes).i32Const(i).i32Mul().i32Add();
-          f.v128Load(0).set(row[i]!);
+          f.v128Load(0).set(row[i]);
         }
         // [a0 b0 a1 b1], [a2 b2 a3 b3], [c0 d0 c1 d1], [c2 d2 c3 d3]
-        f.get(row[0]!)
-          .get(row[1]!)
+        f.get(row[0])
+          .get(row[1])
           .i8x16Shuffle(lanes(0, 4, 1, 5))
-          .set(mixed[0]!);
-        f.get(row[0]!)
-          .get(row[1]!)
+          .set(mixed[0]);
+        f.get(row[0])
+          .get(row[1])
           .i8x16Shuffle(lanes(2, 6, 3, 7))
-          .set(mixed[1]!);
-        f.get(row[2]!)
-          .get(row[3]!)
+          .set(mixed[1]);
+        f.get(row[2])
+          .get(row[3])
           .i8x16Shuffle(lanes(0, 4, 1, 5))
-          .set(mixed[2]!);
-        f.get(row[2]!)
-          .get(row[3]!)
+          .set(mixed[2]);
+        f.get(row[2])
+          .get(row[3])
           .i8x16Shuffle(lanes(2, 6, 3, 7))
-          .set(mixed[3]!);
+          .set(mixed[3]);
         const outputs: [number, number, number[]][] = [
           [0, 2, lanes(0, 1, 4, 5)],
           [0, 2, lanes(2, 3, 6, 7)],
@@ -69,7 +69,7 @@ export function buildTransposeBlocks(): FunctionBuilder {
         outputs.forEach(([first, second, pattern], i) => {
           f.get(dst);
           if (i > 0) f.get(outRowBytes).i32Const(i).i32Mul().i32Add();
-          f.get(mixed[first]!).get(mixed[second]!).i8x16Shuffle(pattern).v128Store(0);
+          f.get(mixed[first]).get(mixed[second]).i8x16Shuffle(pattern).v128Store(0);
         });
       });
     });
@@ -88,12 +88,12 @@ export function buildCol2ImAdd(): FunctionBuilder {
   const base = f.local(I32);
   const vectorEnd = f.local(I32);
   // Whole vectors first, then the scalar tail of each segment.
-  f.get(L!).i32Const(4).i32Sub().set(vectorEnd);
-  f.get(COLS!).set(src);
-  f.forRange(p, 0, P!, 1, () => {
-    f.get(ROWS!).get(p).i32Const(4).i32Mul().i32Add().i32Load(0).get(DX!).i32Add().set(base);
-    f.forRange(s, 0, S!, 1, () => {
-      f.get(base).get(s).get(SEG!).i32Mul().i32Add().set(dst);
+  f.get(L).i32Const(4).i32Sub().set(vectorEnd);
+  f.get(COLS).set(src);
+  f.forRange(p, 0, P, 1, () => {
+    f.get(ROWS).get(p).i32Const(4).i32Mul().i32Add().i32Load(0).get(DX).i32Add().set(base);
+    f.forRange(s, 0, S, 1, () => {
+      f.get(base).get(s).get(SEG).i32Mul().i32Add().set(dst);
       f.i32Const(0).set(e);
       f.block().loop();
       f.get(e).get(vectorEnd).i32GtS().brIf(1);
@@ -102,7 +102,7 @@ export function buildCol2ImAdd(): FunctionBuilder {
       f.br(0);
       f.end().end();
       f.block().loop();
-      f.get(e).get(L!).i32GeS().brIf(1);
+      f.get(e).get(L).i32GeS().brIf(1);
       f.get(dst).get(dst).f32Load(0).get(src).f32Load(0).f32Add().f32Store(0);
       f.addTo(dst, 4).addTo(src, 4).addTo(e, 1);
       f.br(0);

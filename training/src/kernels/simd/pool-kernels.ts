@@ -27,23 +27,23 @@ export function buildMaxPoolGrad(): FunctionBuilder {
   const greater = f.local(V128);
   const grad = f.local(V128);
 
-  f.get(C!).i32Const(4).i32Mul().set(pixelBytes);
-  f.get(W!).get(pixelBytes).i32Mul().set(rowBytes);
-  f.get(DY!).set(dyAt);
-  f.forRange(n, 0, N!, 1, () => {
-    f.forRange(oh, 0, OH!, 1, () => {
-      f.forRange(ow, 0, OW!, 1, () => {
+  f.get(C).i32Const(4).i32Mul().set(pixelBytes);
+  f.get(W).get(pixelBytes).i32Mul().set(rowBytes);
+  f.get(DY).set(dyAt);
+  f.forRange(n, 0, N, 1, () => {
+    f.forRange(oh, 0, OH, 1, () => {
+      f.forRange(ow, 0, OW, 1, () => {
         // corner = byte offset of the window's top-left pixel, channel 0
-        f.get(n).get(H!).i32Mul().get(oh).get(SH!).i32Mul().i32Add().get(rowBytes).i32Mul();
-        f.get(ow).get(SW!).i32Mul().get(pixelBytes).i32Mul().i32Add().set(corner);
-        f.forRange(c, 0, C!, 4, () => {
+        f.get(n).get(H).i32Mul().get(oh).get(SH).i32Mul().i32Add().get(rowBytes).i32Mul();
+        f.get(ow).get(SW).i32Mul().get(pixelBytes).i32Mul().i32Add().set(corner);
+        f.forRange(c, 0, C, 4, () => {
           f.f32x4Const([-Infinity, -Infinity, -Infinity, -Infinity]).set(best);
           f.v128Zero().set(where);
-          f.forRange(kh, 0, KH!, 1, () => {
-            f.forRange(kw, 0, KW!, 1, () => {
+          f.forRange(kh, 0, KH, 1, () => {
+            f.forRange(kw, 0, KW, 1, () => {
               f.get(corner).get(kh).get(rowBytes).i32Mul().i32Add().get(kw).get(pixelBytes).i32Mul().i32Add();
               f.get(c).i32Const(4).i32Mul().i32Add().set(offset);
-              f.get(X!).get(offset).i32Add().v128Load(0).set(value);
+              f.get(X).get(offset).i32Add().v128Load(0).set(value);
               // Strictly greater: the first maximum keeps the gradient, as on the cpu backend.
               f.get(value).get(best).f32x4Gt().set(greater);
               f.get(value).get(best).get(greater).v128Bitselect().set(best);
@@ -54,7 +54,7 @@ export function buildMaxPoolGrad(): FunctionBuilder {
           f.get(dyAt).v128Load(0).set(grad);
           f.addTo(dyAt, 16);
           for (let lane = 0; lane < 4; lane++) {
-            f.get(DX!).get(where).i32x4ExtractLane(lane).i32Add().set(target);
+            f.get(DX).get(where).i32x4ExtractLane(lane).i32Add().set(target);
             f.get(target).get(target).f32Load(0).get(grad).f32x4ExtractLane(lane).f32Add().f32Store(0);
           }
         });

@@ -16,17 +16,17 @@ const COLUMN_WIDTHS = [16, 4, 1] as const;
 export function buildColumnSums(): FunctionBuilder {
   const f = new FunctionBuilder('column_sums', [I32, I32, I32, I32]);
   const [R, C, X, OUT] = [0, 1, 2, 3].map((n) => f.param(n));
-  emitChunkedColumns(f, R!, C!, COLUMN_WIDTHS, (width) => {
+  emitChunkedColumns(f, R, C, COLUMN_WIDTHS, (width) => {
     const vectors = width === 1 ? 1 : width / 4;
     const type = width === 1 ? F32 : V128;
     const acc = Array.from({ length: vectors }, () => f.local(type));
-    const outAt = (c: Local) => () => f.get(OUT!).get(c).i32Const(4).i32Mul().i32Add();
+    const outAt = (c: Local) => () => f.get(OUT).get(c).i32Const(4).i32Mul().i32Add();
     return {
       width,
       begin: (c) => acc.forEach((a, v) => load(f, width, outAt(c), v, a)),
       row: (rowOffset) => {
         acc.forEach((a, v) => {
-          f.get(a).get(X!).get(rowOffset).i32Add();
+          f.get(a).get(X).get(rowOffset).i32Add();
           if (width === 1) f.f32Load(0);
           else f.v128Load(16 * v);
           add(f, width);
@@ -43,8 +43,8 @@ export function buildBatchNormGradSums(): FunctionBuilder {
   const f = new FunctionBuilder('bn_grad_sums', [I32, I32, I32, I32, I32, I32]);
   const [R, C, DY, X, MEAN, OUT] = [0, 1, 2, 3, 4, 5].map((n) => f.param(n));
   const cBytes = f.local(I32);
-  f.get(C!).i32Const(4).i32Mul().set(cBytes);
-  emitChunkedColumns(f, R!, C!, [8, 4, 1], (width) => {
+  f.get(C).i32Const(4).i32Mul().set(cBytes);
+  emitChunkedColumns(f, R, C, [8, 4, 1], (width) => {
     const vectors = width === 1 ? 1 : width / 4;
     const type = width === 1 ? F32 : V128;
     const sumDy = Array.from({ length: vectors }, () => f.local(type));
@@ -52,40 +52,40 @@ export function buildBatchNormGradSums(): FunctionBuilder {
     const mean = Array.from({ length: vectors }, () => f.local(type));
     const dy = f.local(type);
     const outAt = (c: Local, second: boolean) => () => {
-      f.get(OUT!).get(c).i32Const(4).i32Mul().i32Add();
+      f.get(OUT).get(c).i32Const(4).i32Mul().i32Add();
       if (second) f.get(cBytes).i32Add();
     };
-    const meanAt = (c: Local) => () => f.get(MEAN!).get(c).i32Const(4).i32Mul().i32Add();
+    const meanAt = (c: Local) => () => f.get(MEAN).get(c).i32Const(4).i32Mul().i32Add();
     return {
       width,
       begin: (c) => {
         for (let v = 0; v < vectors; v++) {
-          load(f, width, outAt(c, false), v, sumDy[v]!);
-          load(f, width, outAt(c, true), v, sumDyXm[v]!);
-          load(f, width, meanAt(c), v, mean[v]!);
+          load(f, width, outAt(c, false), v, sumDy[v]);
+          load(f, width, outAt(c, true), v, sumDyXm[v]);
+          load(f, width, meanAt(c), v, mean[v]);
         }
       },
       row: (rowOffset) => {
         for (let v = 0; v < vectors; v++) {
-          load(f, width, () => f.get(DY!).get(rowOffset).i32Add(), v, dy);
-          f.get(sumDy[v]!).get(dy);
+          load(f, width, () => f.get(DY).get(rowOffset).i32Add(), v, dy);
+          f.get(sumDy[v]).get(dy);
           add(f, width);
-          f.set(sumDy[v]!);
+          f.set(sumDy[v]);
           // sumDyXm += dy * (x - mean)
-          f.get(sumDyXm[v]!).get(dy).get(X!).get(rowOffset).i32Add();
+          f.get(sumDyXm[v]).get(dy).get(X).get(rowOffset).i32Add();
           if (width === 1) f.f32Load(0);
           else f.v128Load(16 * v);
-          f.get(mean[v]!);
+          f.get(mean[v]);
           sub(f, width);
           mul(f, width);
           add(f, width);
-          f.set(sumDyXm[v]!);
+          f.set(sumDyXm[v]);
         }
       },
       finish: (c) => {
         for (let v = 0; v < vectors; v++) {
-          store(f, width, outAt(c, false), v, sumDy[v]!);
-          store(f, width, outAt(c, true), v, sumDyXm[v]!);
+          store(f, width, outAt(c, false), v, sumDy[v]);
+          store(f, width, outAt(c, true), v, sumDyXm[v]);
         }
       },
     };

@@ -64,9 +64,9 @@ function emitRow(f: FunctionBuilder, row: readonly number[], inputs: Local[]): v
   const terms = row
     .map((coefficient, i) => [coefficient, i] as const)
     .filter(([coefficient]) => coefficient !== 0);
-  const half = Math.abs(terms[0]![0]) === 0.5;
+  const half = Math.abs(terms[0][0]) === 0.5;
   terms.forEach(([coefficient, i], n) => {
-    f.get(inputs[i]!);
+    f.get(inputs[i]);
     if (n === 0) {
       if (coefficient < 0) f.f32x4Neg();
     } else if (coefficient > 0) f.f32x4Add();
@@ -85,7 +85,7 @@ function emitTransform2D(
   load: (row: number, col: number) => void,
   store: (row: number, col: number) => void,
 ): void {
-  const inSize = transform[0]!.length;
+  const inSize = transform[0].length;
   const column = Array.from({ length: inSize }, () => f.local(V128));
   const row = Array.from({ length: inSize }, () => f.local(V128));
   transform.forEach((coefficients, r) => {
@@ -94,10 +94,10 @@ function emitTransform2D(
       coefficients.forEach((coefficient, i) => {
         if (coefficient === 0) return;
         load(i, c);
-        f.v128Load(0).set(column[i]!);
+        f.v128Load(0).set(column[i]);
       });
       emitRow(f, coefficients, column);
-      f.set(row[c]!);
+      f.set(row[c]);
     }
     // Y[r][c'] = Σ_j T[c'][j]·row[j]
     transform.forEach((colCoefficients, c) => {
@@ -184,13 +184,13 @@ export function buildWinogradInput(): FunctionBuilder {
     Array.from({ length: 10 }, () => I32),
   );
   const [H, W, C, TH, TW, t0, count, X, V, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
-  const p = { t0: t0!, count: count!, TH: TH!, TW: TW!, channels: C!, rows: H!, cols: W!, base: X! };
+  const p = { t0: t0, count: count, TH: TH, TW: TW, channels: C, rows: H, cols: W, base: X };
   emitTileLoop(f, p, (corner, tileRow, c, rowBytes, pixelBytes) => {
     emitTransform2D(
       f,
       INPUT,
       (r, col) => emitPixel(f, corner, c, r, col, rowBytes, pixelBytes),
-      (r, col) => emitMatrixElement(f, V!, r * 4 + col, stride!, tileRow, pixelBytes, c),
+      (r, col) => emitMatrixElement(f, V, r * 4 + col, stride, tileRow, pixelBytes, c),
     );
   });
   return f;
@@ -203,12 +203,12 @@ export function buildWinogradOutput(): FunctionBuilder {
     Array.from({ length: 10 }, () => I32),
   );
   const [OH, OW, K, TH, TW, t0, count, M, Y, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
-  const p = { t0: t0!, count: count!, TH: TH!, TW: TW!, channels: K!, rows: OH!, cols: OW!, base: Y! };
+  const p = { t0: t0, count: count, TH: TH, TW: TW, channels: K, rows: OH, cols: OW, base: Y };
   emitTileLoop(f, p, (corner, tileRow, k, rowBytes, pixelBytes) => {
     emitTransform2D(
       f,
       OUTPUT,
-      (r, col) => emitMatrixElement(f, M!, r * 4 + col, stride!, tileRow, pixelBytes, k),
+      (r, col) => emitMatrixElement(f, M, r * 4 + col, stride, tileRow, pixelBytes, k),
       (a, b) => emitPixel(f, corner, k, a, b, rowBytes, pixelBytes),
     );
   });
@@ -222,13 +222,13 @@ export function buildWinogradGradTiles(): FunctionBuilder {
     Array.from({ length: 10 }, () => I32),
   );
   const [OH, OW, K, TH, TW, t0, count, DY, D, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
-  const p = { t0: t0!, count: count!, TH: TH!, TW: TW!, channels: K!, rows: OH!, cols: OW!, base: DY! };
+  const p = { t0: t0, count: count, TH: TH, TW: TW, channels: K, rows: OH, cols: OW, base: DY };
   emitTileLoop(f, p, (corner, tileRow, k, rowBytes, pixelBytes) => {
     emitTransform2D(
       f,
       GRAD,
       (a, b) => emitPixel(f, corner, k, a, b, rowBytes, pixelBytes),
-      (r, col) => emitMatrixElement(f, D!, r * 4 + col, stride!, tileRow, pixelBytes, k),
+      (r, col) => emitMatrixElement(f, D, r * 4 + col, stride, tileRow, pixelBytes, k),
     );
   });
   return f;
@@ -255,14 +255,14 @@ export function buildWinogradFilter(): FunctionBuilder {
   );
   const [C, K, G, U, stride] = Array.from({ length: 5 }, (_, i) => f.param(i)) as Local[];
   const tapBytes = f.local(I32);
-  f.get(C!).get(K!).i32Mul().i32Const(4).i32Mul().set(tapBytes);
-  emitChannelPairs(f, C!, K!, (at) => {
+  f.get(C).get(K).i32Mul().i32Const(4).i32Mul().set(tapBytes);
+  emitChannelPairs(f, C, K, (at) => {
     emitTransform2D(
       f,
       FILTER,
       (kh, kw) =>
         f
-          .get(G!)
+          .get(G)
           .get(at)
           .i32Add()
           .i32Const(kh * 3 + kw)
@@ -271,11 +271,11 @@ export function buildWinogradFilter(): FunctionBuilder {
           .i32Add(),
       (r, col) =>
         f
-          .get(U!)
+          .get(U)
           .get(at)
           .i32Add()
           .i32Const(r * 4 + col)
-          .get(stride!)
+          .get(stride)
           .i32Mul()
           .i32Add(),
     );
@@ -291,23 +291,23 @@ export function buildWinogradFilterGradOutput(): FunctionBuilder {
   );
   const [C, K, P, DW, stride] = Array.from({ length: 5 }, (_, i) => f.param(i)) as Local[];
   const tapBytes = f.local(I32);
-  f.get(C!).get(K!).i32Mul().i32Const(4).i32Mul().set(tapBytes);
-  emitChannelPairs(f, C!, K!, (at) => {
+  f.get(C).get(K).i32Mul().i32Const(4).i32Mul().set(tapBytes);
+  emitChannelPairs(f, C, K, (at) => {
     emitTransform2D(
       f,
       FILTER_GRAD,
       (r, col) =>
         f
-          .get(P!)
+          .get(P)
           .get(at)
           .i32Add()
           .i32Const(r * 4 + col)
-          .get(stride!)
+          .get(stride)
           .i32Mul()
           .i32Add(),
       (kh, kw) =>
         f
-          .get(DW!)
+          .get(DW)
           .get(at)
           .i32Add()
           .i32Const(kh * 3 + kw)
