@@ -1,9 +1,9 @@
 /**
- * Forward Conv2D / FusedConv2D for the wasm backend through the SIMD matrix kernels. XNNPACK's
- * convolution is as fast per multiply but repacks the filter whenever the filter tensor is new,
- * which in training is every step; for a 64 px ResNet's deep layers that repacking costs as much
- * as the convolution. Anything the GEMM path does not cover (dilation, NCHW, a bias or an
- * activation to fuse) goes to the stock kernel.
+ * Forward Conv2D / FusedConv2D for the wasm backend: Winograd for 3x3 stride-1 convolutions,
+ * the direct SIMD matrix kernels otherwise. XNNPACK's convolution is about as fast per multiply
+ * as the direct path but repacks the filter whenever the filter tensor is new, which in training
+ * is every step (as costly as the convolution itself for a 64 px ResNet's deep layers). Anything
+ * these paths do not cover (dilation, NCHW, a bias or an activation to fuse) goes to the stock kernel.
  */
 import { Conv2D, FusedConv2D } from '@tensorflow/tfjs';
 import type { Conv2DAttrs, FusedConv2DAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';

@@ -5,6 +5,7 @@
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 
+import { adamwUpdateConfig, sumOfSquaresConfig } from './adamw-update';
 import { batchNormConfig } from './batch-norm';
 import { batchNormGradient, batchNormGradSumsConfig } from './batch-norm-grad';
 import { castConfig } from './cast';
@@ -21,24 +22,33 @@ import { padConfig } from './pad';
 import { sliceConfig } from './slice';
 import { installWasmGradient } from './wasm-gradient';
 
+export { adamwUpdate, sumOfSquares, type AdamWStep } from './adamw-update';
+
 /** Every kernel this folder adds to (or replaces in) the wasm backend. */
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
+  // Convolutions: the wasm backend has no Conv2DBackpropFilter (tfjs #8474) and slow or
+  // repacking versions of the others.
   conv2DConfig,
   fusedConv2DConfig,
   conv2DBackpropInputConfig,
   conv2DBackpropFilterConfig,
-  sliceConfig,
+  // BatchNorm: forward, and our gradient's per-channel sums (see batch-norm-grad.ts).
+  batchNormConfig,
+  batchNormGradSumsConfig,
   sumConfig,
   meanConfig,
-  batchNormGradSumsConfig,
-  identityConfig,
+  broadcastRowsConfig,
+  // Pooling, padding and data movement the backward pass does on every activation.
   maxPoolGradConfig,
+  padConfig,
+  sliceConfig,
+  identityConfig,
   castConfig,
   multiplyConfig,
   addConfig,
-  broadcastRowsConfig,
-  batchNormConfig,
-  padConfig,
+  // The optimizer's update and gradient norm, fused (see adamw-update.ts).
+  adamwUpdateConfig,
+  sumOfSquaresConfig,
 ];
 
 /**
@@ -54,6 +64,7 @@ export function registerWasmTrainingKernels(): void {
     if (current) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
   }
+  // Gradients are registered for every backend; these apply only while wasm is active.
   installWasmGradient('FusedBatchNorm', batchNormGradient);
   installWasmGradient('Mean', meanGradient);
 }

@@ -1,7 +1,8 @@
 /**
- * Composite wasm kernels are built from the backend's own kernels (XNNPACK convolution,
- * transpose, slice). This scope runs those kernels directly, outside the engine's tape, and
- * frees every intermediate it made, so a composite kernel cannot leak wasm heap.
+ * Our kernels call other wasm kernels (padding an input) and fall back to the stock ones for
+ * cases they do not cover. This keeps the stock kernels reachable after ours replace them, and a
+ * scope that runs kernels directly, outside the engine's tape, freeing every intermediate it
+ * made so a composite kernel cannot leak wasm heap.
  */
 import { getKernel } from '@tensorflow/tfjs';
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';

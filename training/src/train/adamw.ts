@@ -9,6 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { adamwUpdate, sumOfSquares } from '../kernels';
+
 export interface AdamWConfig {
   beta2: number;
   epsilon: number;
@@ -56,7 +58,7 @@ export class AdamW {
   ): StepResult {
     const { beta2, epsilon, weightDecay, clipNorm } = this.config;
     // Squared norms one gradient at a time, so only one squared copy exists at once.
-    const squares = grads.map((g) => tf.tidy(() => tf.sum(tf.square(g))));
+    const squares = grads.map((g) => sumOfSquares(g));
     const normTensor = tf.tidy(() => tf.sqrt(tf.addN(squares)));
     const gradNorm = normTensor.dataSync()[0];
     tf.dispose([normTensor, ...squares]);
@@ -67,15 +69,19 @@ export class AdamW {
       // One tidy per variable: the temporaries of a 58M-parameter network's update would
       // otherwise all be alive at once (about ten copies of the weights).
       tf.tidy(() => {
-        const g = clipScale === 1 ? grads[i] : grads[i].mul(clipScale);
-        const m = slot.m.mul(hyper.beta1).add(g.mul(1 - hyper.beta1));
-        const v = slot.v.mul(beta2).add(g.square().mul(1 - beta2));
+        // One fused pass on wasm (training/src/kernels), the same ops as before elsewhere.
+        const [p, m, v] = adamwUpdate(variable, grads[i], slot.m, slot.v, {
+          lr: hyper.lr,
+          beta1: hyper.beta1,
+          beta2,
+          epsilon,
+          weightDecay,
+          step: slot.step,
+          gradScale: clipScale,
+        });
         slot.m.assign(m);
         slot.v.assign(v);
-        const mHat = m.div(1 - hyper.beta1 ** slot.step);
-        const vHat = v.div(1 - beta2 ** slot.step);
-        const decayed = weightDecay > 0 ? variable.mul(1 - hyper.lr * weightDecay) : variable;
-        variable.assign(decayed.sub(mHat.div(vHat.sqrt().add(epsilon)).mul(hyper.lr)));
+        variable.assign(p);
       });
     });
     return { gradNorm };

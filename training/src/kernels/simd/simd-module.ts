@@ -9,6 +9,7 @@ import { emscripten, webAssembly } from '../wasm-heap';
 import { buildGemmNN, buildGemmTN } from './gemm-kernels';
 import { buildChannelAffine } from './channel-kernels';
 import { buildCol2ImAdd, buildTransposeBlocks } from './layout-kernels';
+import { buildAdamW, buildSumSquares } from './optimizer-kernels';
 import { buildMaxPoolGrad } from './pool-kernels';
 import {
   buildWinogradFilter,
@@ -42,6 +43,9 @@ export interface SimdKernels {
   wino_output: I32Fn;
   wino_dy: I32Fn;
   wino_filter_grad: I32Fn;
+  /** See optimizer-kernels.ts. */
+  adamw: I32Fn;
+  sum_squares: I32Fn;
 }
 
 const BUILDERS: (() => FunctionBuilder)[] = [
@@ -58,6 +62,8 @@ const BUILDERS: (() => FunctionBuilder)[] = [
   buildWinogradOutput,
   buildWinogradGradTiles,
   buildWinogradFilterGradOutput,
+  buildAdamW,
+  buildSumSquares,
 ];
 
 let compiled: object | undefined;

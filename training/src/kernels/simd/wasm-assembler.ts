@@ -213,6 +213,12 @@ export class FunctionBuilder {
   f32Mul(): this {
     return this.emit(0x94);
   }
+  f32Div(): this {
+    return this.emit(0x95);
+  }
+  f32Sqrt(): this {
+    return this.emit(0x91);
+  }
   select(): this {
     return this.emit(0x1b);
   }
