@@ -27,7 +27,7 @@ function conv2DBackpropFilter(args: {
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
   const plan = planConv(x.shape, attrs.filterShape, attrs);
-  if (!plan) throw new Error('wasm Conv2DBackpropFilter supports NHWC without dilation only');
+  if (!plan) throw new Error('the wasm Conv2DBackpropFilter supports NHWC, undilated convolutions only');
   const scope = new KernelScope(backend);
   try {
     const input = padInput(scope, x, plan);

@@ -17,6 +17,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convInputGrad } from './conv-gemm';
 import { isPadded, planConv } from './conv-plan';
 import { copyRegion } from './heap-copy';
+import { stockKernel } from './kernel-scope';
 import { heapF32 } from './wasm-heap';
 
 function conv2DBackpropInput(args: {
@@ -28,7 +29,8 @@ function conv2DBackpropInput(args: {
   const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const plan = planConv(attrs.inputShape, filter.shape, attrs);
-  if (!plan) throw new Error('wasm Conv2DBackpropInput supports NHWC without dilation only');
+  // NCHW and the like: the stock kernel covers them (slowly).
+  if (!plan) return stockKernel(Conv2DBackpropInput).kernelFunc(args as never) as TensorInfo;
   const { conv } = plan;
   const padded = isPadded(plan);
   const paddedShape = [conv.batch, conv.inHeight, conv.inWidth, conv.inChannels];
