@@ -75,6 +75,14 @@ describe('health, readiness, metrics and docs', () => {
     const response = await service.request('GET', '/healthz');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['content-security-policy']).toBeTruthy();
+    // Plain HTTP: the browser must not rewrite the service's own URLs to https (that breaks /docs).
+    const docs = await service.request('GET', '/docs');
+    for (const csp of [
+      response.headers['content-security-policy'],
+      docs.headers['content-security-policy'],
+    ]) {
+      expect(csp).not.toContain('upgrade-insecure-requests');
+    }
     expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
   });

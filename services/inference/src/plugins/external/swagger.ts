@@ -15,5 +15,11 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
     mode: 'static',
     specification: { path: OPENAPI_FILE, baseDir: path.dirname(OPENAPI_FILE) },
   });
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true, logLevel: 'warn' });
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    staticCSP: true,
+    // Same reason as in helmet.ts: plain HTTP must not be upgraded to https by the browser.
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    logLevel: 'warn',
+  });
 }
