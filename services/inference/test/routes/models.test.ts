@@ -24,6 +24,8 @@ const TEST_TIMEOUT_MS = RELOAD_TIMEOUT_MS + 20_000;
 const DIFFERENT_ANSWER = 1e-4;
 /** Pause between the background requests that watch for failures during a reload. */
 const TRAFFIC_INTERVAL_MS = 20;
+/** A rescan interval longer than the tests that rely on file-system events alone. */
+const NO_RESCAN_MS = 600_000;
 
 let face: Buffer;
 beforeAll(async () => {
@@ -105,7 +107,8 @@ describe('GET /models', () => {
 describe('registry changes while serving', () => {
   let service: TestService;
   beforeAll(async () => {
-    service = await startService();
+    // No periodic rescan within the test: the file-system watch alone must notice the changes.
+    service = await startService({ env: { REGISTRY_RESCAN_MS: String(NO_RESCAN_MS) } });
   }, SETUP_TIMEOUT_MS);
   afterAll(() => service?.close());
 
@@ -232,4 +235,26 @@ describe('MODEL_VERSIONS_LOADED', () => {
     expect(pinned.status).toBe(404);
     expect(pinned.body.error.message).toMatch(/not loaded/);
   });
+});
+
+describe('periodic rescan without file-system events', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService({ env: { REGISTRY_WATCH: 'false', REGISTRY_RESCAN_MS: '300' } });
+  }, SETUP_TIMEOUT_MS);
+  afterAll(() => service?.close());
+
+  test(
+    'a published version is found by the rescan alone',
+    async () => {
+      await publishNextVersion(service.registry);
+      await waitUntil(
+        async () => (await statusOf(service, 2)) === 'ready',
+        RELOAD_TIMEOUT_MS,
+        'version 2 to load',
+      );
+      expect((await service.predict(face, '?crop=none')).body.model.version).toBe(2);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
