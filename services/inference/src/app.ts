@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { clientErrorHandler, frameworkErrors } from './client-errors';
 import type { Config } from './config';
 import { errorBody, toHttpError } from './errors';
 import { registerCors } from './plugins/external/cors';
@@ -62,6 +63,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Our lifecycle plugin answers during shutdown with the API's own 503 body.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Requests refused before routing still get the API's error body (client-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
   });
 
   app.setErrorHandler((error, request, reply) => {

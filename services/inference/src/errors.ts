@@ -130,6 +130,17 @@ const FRAMEWORK_ERRORS: Readonly<Record<string, { status: number; code: ErrorCod
   FST_PROTO_VIOLATION: { status: 400, code: 'INVALID_REQUEST', message: 'Invalid multipart field name' },
   FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_VALIDATION: { status: 400, code: 'INVALID_REQUEST' },
+  // Router refusals (see client-errors.ts): their own messages quote the whole URL back.
+  FST_ERR_BAD_URL: {
+    status: 400,
+    code: 'INVALID_REQUEST',
+    message: 'The URL is not validly percent-encoded',
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 400,
+    code: 'INVALID_REQUEST',
+    message: 'A path segment of the URL is longer than the server accepts',
+  },
 };
 
 export interface HttpError {
