@@ -26,6 +26,11 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's scripts run in the browser.
+    files: ['services/inference/web/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'module' },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

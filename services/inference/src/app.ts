@@ -24,6 +24,8 @@ import healthRoutes from './routes/health';
 import metricsRoutes from './routes/metrics';
 import modelRoutes from './routes/models';
 import predictRoutes from './routes/predict';
+import reportRoutes from './routes/reports';
+import webRoutes from './routes/web';
 import type { RuntimeFactory } from './runtime/types';
 import { ApiKeys } from './security/api-keys';
 
@@ -110,6 +112,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes);
   await app.register(modelRoutes);
   await app.register(predictRoutes, { config });
+  await app.register(reportRoutes, { config });
+  await app.register(webRoutes);
 
   return app;
 }
