@@ -11,7 +11,10 @@ import type { ModelMetadata } from './schema';
 export const TRITON_CONFIG_FILE = 'config.pbtxt';
 
 export interface TritonOptions {
-  /** Largest batch Triton may form; our service's default batch ceiling is a good choice. */
+  /**
+   * Largest batch Triton may form (default 32). Larger than the service's CPU default (BATCH_MAX_SIZE 16):
+   * Triton batches the requests of every client of a GPU together. The model's batch dimension is dynamic.
+   */
   maxBatchSize?: number;
   /** How long Triton may hold a request to grow a batch, in microseconds. */
   maxQueueDelayMicroseconds?: number;
