@@ -11,7 +11,11 @@ import { percent } from './format.js';
 /** Shading from an empty cell to a full row (sRGB). */
 const LIGHT = [244, 246, 252];
 const DARK = [49, 46, 129];
-const DARK_TEXT = [17, 24, 39];
+/**
+ * Pure black and white: whichever contrasts more with any shade reaches at least 4.58:1 (WCAG AA
+ * for small text); a softer dark would fall below 4.5 around the crossover shade.
+ */
+const DARK_TEXT = [0, 0, 0];
 const LIGHT_TEXT = [255, 255, 255];
 
 /**

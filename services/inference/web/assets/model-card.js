@@ -527,7 +527,7 @@ export async function renderModelCard(container, options) {
               'section',
               { class: 'panel', 'aria-labelledby': 'per-class-title' },
               h('h2', { class: 'section-title', id: 'per-class-title', text: 'Per class' }),
-              scrollable(perClassTable(metrics, classes), 'Per-class metrics'),
+              scrollable(perClassTable(metrics, classes), 'Per-class metrics table'),
             ),
             h(
               'section',
@@ -543,7 +543,7 @@ export async function renderModelCard(container, options) {
                   classes,
                   `${label} on the ${metrics.split} split (${count(metrics.samples)} images).`,
                 ),
-                'Confusion matrix',
+                'Confusion matrix table',
               ),
             ),
           )

@@ -87,7 +87,7 @@ function modelTile(model, defaultModel) {
         ? h('a', {
             class: 'button button--small button--primary',
             href: stateToSearch({ view: 'try', model: model.name, version: null }),
-            'aria-label': `Try ${model.name}`,
+            'aria-label': `Try it with ${model.name}`,
             text: 'Try it',
           })
         : null,
