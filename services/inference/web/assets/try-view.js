@@ -61,7 +61,7 @@ export class TryView {
       onAnswer: (response, stats) => this.showCameraAnswer(response, stats),
       onBusy: (error, waitMs) =>
         this.notices.showStatus(
-          `The service is busy (${error.code}); the next frame goes in ${Math.ceil(waitMs / 1000)} s.`,
+          `The service is busy (${error.code}); the next frame goes in ${Math.max(1, Math.round(waitMs / 1000))} s.`,
           'busy',
         ),
       onStop: (error) => {
@@ -184,7 +184,7 @@ export class TryView {
         signal: controller.signal,
         onRetry: ({ attempt, maxAttempts, delayMs, error }) =>
           this.notices.showStatus(
-            `The service is busy (${error.code}). Trying again in ${Math.ceil(delayMs / 1000)} s, attempt ${attempt} of ${maxAttempts}…`,
+            `The service is busy (${error.code}). Trying again in ${Math.max(1, Math.round(delayMs / 1000))} s, attempt ${attempt} of ${maxAttempts}…`,
             'busy',
           ),
       });
