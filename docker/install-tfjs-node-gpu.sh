@@ -54,7 +54,9 @@ build_from_url() {
   # the binding from source (node-gyp) instead of fetching a prebuilt one made for 2.9.1.
   printf '{ "tf-lib": "%s" }\n' "$LIBTENSORFLOW_URL" >"$pkg/scripts/custom-binary.json"
   # Without the "download" argument the installer uses deps/ as it is and only builds.
-  (cd "$pkg" && PATH="/app/node_modules/.bin:$PATH" node scripts/install.js gpu)
+  # It calls node-pre-gyp from PATH, as npm would provide it.
+  bin="$PWD/node_modules/.bin"
+  (cd "$pkg" && PATH="$bin:$PATH" node scripts/install.js gpu)
 }
 
 build_with_tfjs_installer() {
@@ -70,7 +72,16 @@ build() {
   node -e "require('@tensorflow/tfjs-node-gpu'); console.log('tfjs-node-gpu binding loaded')"
 }
 
-if build; then
+# In a subshell of its own, so `set -e` stops at the first failing step (inside an `if` or `||`
+# condition the shell would ignore it).
+set +e
+(
+  set -e
+  build
+)
+status=$?
+set -e
+if [ "$status" -eq 0 ]; then
   exit 0
 fi
 echo "install-tfjs-node-gpu: could not build the tfjs-node-gpu binding." >&2

@@ -8,8 +8,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { validate, ValidationSeverity, type ValidatorSettings } from 'dockerfile-utils';
+import ts from 'typescript';
 import type { Copy, Healthcheck } from 'dockerfile-ast';
 import { loadConfig } from '../../src/config';
 import { OPENAPI_FILE } from '../../src/plugins/external/swagger';
@@ -84,6 +86,38 @@ const workspaceScripts = (workspace: string) =>
   ).scripts;
 const context = buildContext();
 const lastWorkdir = (stage: Stage) => argumentsText(instructions(stage, 'WORKDIR').at(-1)!);
+
+/** The npm package a bare import specifier names ('@scope/pkg/sub' -> '@scope/pkg'), null for local or built-in. */
+function packageOf(specifier: string): string | null {
+  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:')) return null;
+  const parts = specifier.split('/');
+  if (builtinModules.includes(parts[0])) return null;
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/**
+ * Packages that `workspace`'s sources import (TypeScript's own import scanner) without declaring them
+ * in its package.json: an image installs only declared dependencies, so these would be missing there.
+ */
+function undeclaredImports(workspace: string, files: readonly string[]): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, workspace, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+  };
+  const declared = new Set([
+    ...Object.keys(manifest.dependencies ?? {}),
+    ...Object.keys(manifest.optionalDependencies ?? {}),
+  ]);
+  const undeclared = new Set<string>();
+  for (const file of files.filter((f) => f.startsWith(`${workspace}/src/`) && f.endsWith('.ts'))) {
+    const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
+    for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
+      const name = packageOf(fileName);
+      if (name && !declared.has(name)) undeclared.add(`${name} (${file})`);
+    }
+  }
+  return [...undeclared];
+}
 
 /** README.md split into its `## ` sections, by heading. */
 function readmeSections(): Map<string, string> {
@@ -183,6 +217,10 @@ describe.each(IMAGES)('docker/$dockerfile', (spec) => {
     expect(execForm(instructions(final, 'ENTRYPOINT').at(-1)!)?.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
     expect(instructions(final, 'RUN').map(argumentsText).join('\n')).toMatch(/apt-get install .*\btini\b/);
     expect(execForm(instructions(final, 'CMD').at(-1)!)).not.toBeNull();
+  });
+
+  it(`has every package that ${spec.workspace} and @fer/shared import among their declared dependencies`, () => {
+    expect([spec.workspace, 'shared'].flatMap((w) => undeclaredImports(w, [...context]))).toEqual([]);
   });
 
   it(`carries every source file of ${spec.workspace} and @fer/shared, and the tsconfig files tsx reads`, () => {
