@@ -54,9 +54,12 @@ COPY docker/install-tfjs-node-gpu.sh /tmp/install-tfjs-node-gpu.sh
 RUN sh /tmp/install-tfjs-node-gpu.sh && npm cache clean --force
 
 FROM ${CUDA_IMAGE}
+# uid 1000 (the usual first user of a Linux host, so bind-mounted outputs stay theirs); Ubuntu 24.04
+# bases already have an `ubuntu` user with that id.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/* \
+  && (userdel --remove ubuntu 2>/dev/null || true) \
   && groupadd --gid 1000 fer \
   && useradd --uid 1000 --gid fer --create-home --shell /usr/sbin/nologin fer
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
