@@ -4,6 +4,7 @@
  * keep a failed version's error for GET /models without disturbing the others. Requests ask it for
  * a version by (name, version); it never touches HTTP.
  */
+import { stat } from 'node:fs/promises';
 import { listModels, ModelNotFoundError, type ModelMetadata, type VersionEntry } from '@fer/shared';
 import type { InferenceRuntime } from '../runtime/types';
 import { NotReadyError, ServiceError } from '../errors';
@@ -66,6 +67,13 @@ export interface ModelManagerOptions {
 type Listener = (version: LoadedVersion) => void | Promise<void>;
 
 const key = (name: string, version: number) => `${name}@${version}`;
+
+/** Why `dir` cannot be read as a directory (an errno code such as ENOENT), or null when it can. */
+const directoryProblem = (dir: string): Promise<string | null> =>
+  stat(dir).then(
+    (stats) => (stats.isDirectory() ? null : 'ENOTDIR'),
+    (error: NodeJS.ErrnoException) => error.code ?? String(error),
+  );
 
 function fingerprintOf(metadata: ModelMetadata): string {
   return `${metadata.created_at}|${metadata.artifacts.map((a) => `${a.path}:${a.sha256}`).join(',')}`;
@@ -243,6 +251,13 @@ export class ModelManager {
   }
 
   private async scanOnce(): Promise<void> {
+    const problem = this.records.size > 0 ? await directoryProblem(this.options.root) : null;
+    if (problem !== null) {
+      // listModels reads a missing root as an empty registry, which would unload every version.
+      // A registry that vanishes while versions serve is far likelier an unmounted or moved volume
+      // than the removal of every model: keep serving what is loaded until it is back.
+      throw new Error(`${problem}: the registry directory cannot be read; serving what is loaded`);
+    }
     const models = await listModels(this.options.root, { verify: 'size' });
     const seen = new Set<string>();
     const toLoad: Extract<VersionEntry, { status: 'ready' }>[] = [];

@@ -3,7 +3,7 @@
  * temporary registry of real small models, and talks to it over real HTTP with fetch. Every
  * response goes through the openapi.yaml check before the test sees it.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
@@ -51,6 +51,8 @@ export interface StartOptions {
   runtimeFactory?: RuntimeFactory;
   /** Wait for /readyz (default), only for the models, or not at all. */
   waitFor?: 'ready' | 'models' | 'nothing';
+  /** Fastify logger options (default: no logging), e.g. a stream that captures the log lines. */
+  logger?: FastifyServerOptions['logger'];
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */
@@ -77,7 +79,11 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     REGISTRY_RESCAN_MS: '1000',
     ...options.env,
   });
-  const app = await buildApp({ config, runtimeFactory: options.runtimeFactory ?? createThreadedRuntime });
+  const app = await buildApp({
+    config,
+    runtimeFactory: options.runtimeFactory ?? createThreadedRuntime,
+    logger: options.logger,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
