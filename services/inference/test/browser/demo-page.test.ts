@@ -133,9 +133,10 @@ async function imageLoaded(page: Page, selector: string): Promise<void> {
   await page.waitForSelector(selector);
   await waitUntil(
     () =>
-      page
-        .locator(selector)
-        .evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0),
+      page.locator(selector).evaluate((element) => {
+        const image = element as unknown as { complete: boolean; naturalWidth: number };
+        return image.complete && image.naturalWidth > 0;
+      }),
     UI_TIMEOUT_MS,
     `${selector} to load`,
   );
