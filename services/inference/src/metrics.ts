@@ -24,6 +24,7 @@ export interface ServiceMetrics {
   detectorQueueDepth: Gauge;
   loadedVersions: Gauge<'model'>;
   modelLoads: Counter<'model' | 'outcome'>;
+  predictStages: Counter<'stage'>;
 }
 
 /**
@@ -106,6 +107,12 @@ export function createMetrics(): ServiceMetrics {
       name: 'fer_loaded_model_versions',
       help: 'Model versions loaded and serving',
       labelNames: ['model'],
+      registers,
+    }),
+    predictStages: new Counter({
+      name: 'fer_predict_stage_total',
+      help: 'Images that reached each /predict stage: probe (header read), decode (pixels), detect, classify',
+      labelNames: ['stage'],
       registers,
     }),
     modelLoads: new Counter({

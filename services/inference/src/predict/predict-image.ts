@@ -18,6 +18,7 @@ import type { Batcher } from '../batching/batcher';
 import type { FaceDetector } from '../faces/face-detector';
 import { reportedBox, selectFaces, type FaceBox, type FacesMode } from '../faces/face-boxes';
 import type { LoadedVersion } from '../models/model-manager';
+import type { ServiceMetrics } from '../metrics';
 import { sniffMediaType, SUPPORTED_MEDIA_TYPES } from './media-type';
 
 export interface PredictOptions {
@@ -54,6 +55,8 @@ export interface PredictResult {
 export interface PredictDeps {
   detector: FaceDetector;
   batcher: Batcher;
+  /** Counts the images reaching each costly stage (limits must stop bad input before them). */
+  metrics: Pick<ServiceMetrics, 'predictStages'>;
 }
 
 /** Timings are reported to 0.01 ms, detection scores to 4 decimals: more digits are noise. */
@@ -98,11 +101,15 @@ export async function predictImage(
 
   const spec = version.metadata.preprocessing;
   const t0 = performance.now();
+  const stage = (name: 'probe' | 'decode' | 'detect' | 'classify') =>
+    deps.metrics.predictStages.inc({ stage: name });
+  stage('probe');
   const info = await probeImage(bytes, { maxPixels: options.maxPixels });
   const original = { width: info.width, height: info.height };
   signal.throwIfAborted();
 
   let decodeMs = 0;
+  stage('decode');
   const decoding = decodeGrayscale(bytes, { maxPixels: options.maxPixels }).then((gray) => {
     decodeMs = performance.now() - t0;
     return gray;
@@ -112,6 +119,7 @@ export async function predictImage(
   if (options.crop === 'none') {
     boxes = [null];
   } else {
+    stage('detect');
     const [detection] = await Promise.all([deps.detector.detect(bytes, original, signal), decoding]);
     detectMs = detection.resizeMs + detection.detectMs;
     boxes = selectFaces(detection.faces, options.faces, options.maxFaces);
@@ -134,6 +142,7 @@ export async function predictImage(
   let inferenceMs = 0;
   let rows: Float32Array[] = [];
   if (inputs.length > 0) {
+    stage('classify');
     const result = await deps.batcher.classify(version, inputs, signal, options.deadline);
     rows = result.outputs;
     queueMs = result.waitMs;
