@@ -374,6 +374,13 @@ describe('model picker', () => {
         'Answered by resnet-tiny v1 in',
       );
       await screenshot(page, 'model-switched');
+
+      // Going to another section and back keeps the choice.
+      await page.getByRole('link', { name: 'Models', exact: true }).click();
+      await page.waitForSelector('#view-models:not([hidden])');
+      await page.getByRole('link', { name: 'Try it', exact: true }).click();
+      expect(new URL(page.url()).searchParams.get('model')).toBe('resnet-tiny');
+      await expect(page.locator('#model-select').inputValue()).resolves.toBe('resnet-tiny');
     },
     TEST_TIMEOUT_MS + RELOAD_TIMEOUT_MS,
   );

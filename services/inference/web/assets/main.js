@@ -83,6 +83,11 @@ class Page {
     if (!link || !href || !href.startsWith('?') || link.target) return;
     event.preventDefault();
     const next = parseState(href);
+    // Links that name no model (the section links) keep the model chosen in the picker.
+    if (!new URLSearchParams(href).has('model') && next.view !== 'card') {
+      next.model = this.state.model;
+      next.version = this.state.version;
+    }
     this.setState(next);
     this.applyView(true);
   }
