@@ -219,6 +219,33 @@ describe('photo upload', () => {
   );
 
   test(
+    'a file dragged onto the drop zone is analysed',
+    async () => {
+      const { page } = await open();
+      await page.locator('#opt-detect').uncheck({ force: true });
+      const base64 = (await drawnFace()).toString('base64');
+      // The DataTransfer is built in the page (a string: this file is type-checked without the DOM library).
+      const transfer = await page.evaluateHandle(`(() => {
+        const transfer = new DataTransfer();
+        const bytes = Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+        return transfer;
+      })()`);
+      await page.dispatchEvent('#dropzone', 'dragenter', { dataTransfer: transfer });
+      await expect(page.locator('#dropzone').getAttribute('class')).resolves.toContain('dropzone--dragging');
+      const answer = page.waitForResponse(isPredict);
+      await page.dispatchEvent('#dropzone', 'drop', { dataTransfer: transfer });
+      expect((await answer).status()).toBe(200);
+      await page.waitForSelector('.face-card');
+      await expect(page.locator('#photo-caption').textContent()).resolves.toMatch(/^dropped\.png · /);
+      await expect(page.locator('#dropzone').getAttribute('class')).resolves.not.toContain(
+        'dropzone--dragging',
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     'a picture without a face says so, and offers to classify the whole image',
     async () => {
       const { page } = await open();
