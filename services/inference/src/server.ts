@@ -1,12 +1,14 @@
 /**
  * The process entry point of `npm start`: reads the configuration (stopping at once with the names
  * of bad variables), builds the app with the production runtime factory, listens, and on
- * SIGTERM/SIGINT drains (readiness 503, no new work, queued and running batches finish) within
+ * SIGTERM/SIGINT drains (readiness 503, no new work, queued and running batches finish, new
+ * connections refused, open ones closed once their clients got a last answer) within
  * DRAIN_TIMEOUT_MS before exiting.
  */
 import closeWithGrace from 'close-with-grace';
 import { buildApp, REDACTED_HEADERS } from './app';
 import { ConfigError, loadConfig } from './config';
+import { CONNECTION_GRACE_MS, stopAccepting } from './connection-drain';
 import { createThreadedRuntime } from './runtime-host/threaded-runtime';
 
 async function main(): Promise<void> {
@@ -30,6 +32,14 @@ async function main(): Promise<void> {
     if (err) app.log.error({ err }, 'closing after an uncaught error');
     else app.log.info({ signal }, 'draining before exit');
     app.lifecycle.startDraining();
+    // Queued batches leave now instead of waiting for fuller ones.
+    void app.batcher.drain();
+    // New connections are refused; clients on open ones get `Connection: close` answers and leave.
+    const connections = await stopAccepting(
+      app.server,
+      Math.min(CONNECTION_GRACE_MS, config.drainTimeoutMs / 2),
+    );
+    app.log.info({ connections }, 'stopped accepting connections');
     await app.close();
   });
 

@@ -18,6 +18,12 @@ export interface Outcome {
 
 export type SendImage = (index: number) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** An error with its cause (fetch reports "fetch failed" and puts ECONNRESET etc. in the cause). */
+function describeError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause ? `${String(error)} (${cause.code ?? ''} ${cause.message ?? ''})` : String(error);
+}
+
 /** Pause between one client's requests: steady traffic that leaves the machine some room. */
 const CLIENT_PAUSE_MS = 5;
 
@@ -40,7 +46,7 @@ export class Traffic {
           const response = await send(index);
           this.outcomes.push({ index, status: response.status, body: response.body });
         } catch (error) {
-          this.outcomes.push({ index, status: 0, body: null, error: String(error) });
+          this.outcomes.push({ index, status: 0, body: null, error: describeError(error) });
         }
         await new Promise((resolve) => setTimeout(resolve, CLIENT_PAUSE_MS));
       }
