@@ -16,7 +16,12 @@ import { faceCrop, HAVE_PHOTOS, PHOTOS_DIR } from '../helpers/images';
 import { READY_TIMEOUT_MS, startService, waitUntil, type TestService } from '../helpers/service';
 import { publishNextVersion, removeDir, TEST_MODEL } from '../helpers/test-models';
 import { axeViolations, launchChromium, LAUNCH_TIMEOUT_MS, screenshot } from './helpers/browser';
-import { TRAIN_TIMEOUT_MS, trainedRegistry, type TrainedRegistry } from './helpers/trained-registry';
+import {
+  TRAINED_MODELS,
+  TRAIN_TIMEOUT_MS,
+  trainedRegistry,
+  type TrainedRegistry,
+} from './helpers/trained-registry';
 
 const SETUP_TIMEOUT_MS = TRAIN_TIMEOUT_MS + READY_TIMEOUT_MS + LAUNCH_TIMEOUT_MS;
 /** One test: a few page loads and predictions on a busy 2-core machine. */
@@ -47,6 +52,20 @@ let browser: Browser;
 beforeAll(async () => {
   [registry, browser] = await Promise.all([trainedRegistry(), launchChromium()]);
   service = await startService({ registry: registry.dir });
+  // /readyz needs one loaded version; the page lists the others as loading until they are.
+  await waitUntil(
+    async () => {
+      const { models } = (await service.request('GET', '/models')).body as {
+        models: { versions: { status: string }[] }[];
+      };
+      return (
+        models.length === 1 + TRAINED_MODELS.length &&
+        models.every((m) => m.versions.every((v) => v.status === 'ready'))
+      );
+    },
+    READY_TIMEOUT_MS,
+    'every model version to load',
+  );
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
