@@ -221,7 +221,9 @@ export class ModelManager {
           `Model "${modelName}"${version === undefined ? '' : ` version ${version}`} ${pick.reason}`,
         );
       case 'absent':
-        if (name === undefined) throw new NotReadyError('No model is loaded yet');
+        // Only a request that names nothing waits for a model; a pinned version that the default
+        // model lacks is as absent as any other.
+        if (name === undefined && version === undefined) throw new NotReadyError('No model is loaded yet');
         throw new ModelNotFoundError(modelName, version);
     }
   }

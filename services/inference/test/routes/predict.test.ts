@@ -219,6 +219,12 @@ describe('bad input gets a clear 4xx and the service keeps serving', () => {
       'MODEL_NOT_FOUND',
     ],
     [
+      'a version the default model lacks (no model named)',
+      () => service.predict(face, '?version=99'),
+      404,
+      'MODEL_NOT_FOUND',
+    ],
+    [
       'a model name with a path in it',
       () => service.predict(face, '?model=..%2F..%2Fetc'),
       404,
