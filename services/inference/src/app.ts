@@ -40,12 +40,11 @@ export interface AppOptions {
 /** Incoming x-request-id values we trust enough to put in logs; anything else gets a fresh id. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Headers that must never reach a log line. */
-export const REDACTED_HEADERS = [
-  'req.headers["x-api-key"]',
-  'req.headers.authorization',
-  'req.headers.cookie',
-];
+/**
+ * Headers that must never reach a log line, under any top-level key: Fastify logs `req.headers`,
+ * and @fastify/multipart logs the request's headers as `busboyOptions.headers` at trace level.
+ */
+export const REDACTED_HEADERS = ['*.headers["x-api-key"]', '*.headers.authorization', '*.headers.cookie'];
 
 /**
  * Builds the service. Call `ready()` (or `listen()`) to start loading models and the detector.
