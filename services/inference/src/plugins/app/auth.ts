@@ -22,7 +22,11 @@ export interface AuthOptions {
 export default fp<AuthOptions>(
   async (app, { keys }) => {
     if (!keys.enabled) return;
-    app.addHook('onRequest', async (request) => {
+    // preParsing, not onRequest: @fastify/rate-limit counts requests in route-level onRequest
+    // hooks, which run after every app-level onRequest hook. Refusing a bad key there would answer
+    // 401 before the request is counted, letting a client guess keys without limit. Here the
+    // rate limiter has counted it (against the address) and the body is still unread.
+    app.addHook('preParsing', async (request) => {
       const url = request.routeOptions.url ?? '';
       if (request.routeOptions.config?.public || url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`))
         return;
