@@ -22,6 +22,7 @@ export interface ServiceMetrics {
   facesPerImage: Histogram<'model'>;
   detectionTime: Histogram;
   detectorQueueDepth: Gauge;
+  detectorTensors: Gauge;
   loadedVersions: Gauge<'model'>;
   modelLoads: Counter<'model' | 'outcome'>;
   predictStages: Counter<'stage'>;
@@ -101,6 +102,11 @@ export function createMetrics(): ServiceMetrics {
     detectorQueueDepth: new Gauge({
       name: 'fer_face_detector_queue_depth',
       help: 'Images waiting for a face detector worker',
+      registers,
+    }),
+    detectorTensors: new Gauge({
+      name: 'fer_face_detector_tensors',
+      help: 'TF.js tensors the face-detector workers held after their latest detections (flat unless they leak)',
       registers,
     }),
     loadedVersions: new Gauge({

@@ -45,6 +45,8 @@ interface Task {
 interface Slot {
   worker: Worker;
   task: (Task & { id: number }) | null;
+  /** Tensors the worker reported holding after its last detection. */
+  tensors: number | null;
 }
 
 export interface PoolLogger {
@@ -93,6 +95,15 @@ export class DetectorPool {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /**
+   * TF.js tensors the workers held after their latest detections, summed (null before any): flat
+   * in a healthy service, growing when detections leak. Read without disturbing busy workers.
+   */
+  get heldTensors(): number | null {
+    const reported = this.slots.map((slot) => slot.tensors).filter((n): n is number => n !== null);
+    return reported.length === 0 ? null : reported.reduce((a, b) => a + b, 0);
   }
 
   /**
@@ -147,7 +158,7 @@ export class DetectorPool {
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: this.settings });
-      const slot: Slot = { worker, task: null };
+      const slot: Slot = { worker, task: null, tensors: null };
       let started = false;
       const timer = setTimeout(() => {
         void worker.terminate();
@@ -208,6 +219,7 @@ export class DetectorPool {
   private finish(slot: Slot, message: Extract<WorkerMessage, { kind: 'result' | 'error' }>): void {
     const task = slot.task;
     slot.task = null;
+    if (message.kind === 'result') slot.tensors = message.tensors;
     if (task && task.id === message.id) {
       task.signal.removeEventListener('abort', task.onAbort);
       if (message.kind === 'result') task.resolve({ detections: message.detections, ms: message.ms });

@@ -45,6 +45,7 @@ export type WorkerRequest = DetectRequest | MemoryRequest;
 export type WorkerMessage =
   | { kind: 'ready'; backend: string }
   | { kind: 'init-failed'; message: string }
-  | { kind: 'result'; id: number; detections: RawDetection[]; ms: number }
+  /** `tensors`: TF.js tensors the worker holds once the image's own are freed (weights + leaks). */
+  | { kind: 'result'; id: number; detections: RawDetection[]; ms: number; tensors: number }
   | { kind: 'error'; id: number; message: string }
   | { kind: 'memory'; id: number; numTensors: number };

@@ -63,7 +63,14 @@ init().then(
       }
       const started = performance.now();
       detect(request.rgb, request.width, request.height).then(
-        (detections) => post({ kind: 'result', id: request.id, detections, ms: performance.now() - started }),
+        (detections) =>
+          post({
+            kind: 'result',
+            id: request.id,
+            detections,
+            ms: performance.now() - started,
+            tensors: tf.memory().numTensors,
+          }),
         (error: unknown) => post({ kind: 'error', id: request.id, message: String(error) }),
       );
     });

@@ -50,6 +50,11 @@ export class FaceDetector {
     return this.pool?.queueDepth ?? 0;
   }
 
+  /** TF.js tensors the workers held after their latest detections (see DetectorPool). */
+  get heldTensors(): number | null {
+    return this.pool?.heldTensors ?? null;
+  }
+
   /** The TF.js backend the workers run on. */
   get backend(): string | null {
     return this.pool?.backend ?? null;

@@ -54,6 +54,8 @@ describe('DetectorPool', () => {
     if (HAVE_PHOTOS) for (const result of results) expect(result.detections).toHaveLength(1);
     for (const result of results) expect(result.ms).toBeGreaterThan(0);
     expect(await pool.tensorCounts()).toEqual(before);
+    // What each worker reports after its detections (the soak benchmark's gauge) says the same.
+    expect(pool.heldTensors).toBe(before.reduce((a, b) => a + b, 0));
   });
 
   test('refuses images beyond its queue with 503 OVERLOADED', async () => {
