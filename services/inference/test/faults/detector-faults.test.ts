@@ -76,8 +76,9 @@ function onNextDetect(onDetect: (worker: Worker, message: DetectMessage) => Dete
     if (message.kind !== 'detect') return post(message, transfer);
     worker.postMessage = post;
     const replaced = onDetect(worker, message);
-    post(replaced ?? message, transfer);
+    // A crash: the worker starts dying as the image is handed to it (it cannot answer first).
     if (replaced === null) void worker.terminate();
+    post(replaced ?? message, transfer);
   };
 }
 

@@ -37,13 +37,13 @@ const killable: RuntimeFactory = (kind, options) => {
     load: (dir, metadata) => runtime.load(dir, metadata),
     dispose: () => runtime.dispose(),
     run: (input, n) => {
-      // run() posts the batch to the worker synchronously; the kill lands while it computes.
-      const result = runtime.run(input, n);
       if (killWorkerOnNextRun) {
+        // The worker starts dying just as the batch is handed to it (killing it after the hand-over
+        // races a tiny model, which may answer first): the batch is lost with the worker.
         killWorkerOnNextRun = false;
         void (runtime as unknown as { worker: Worker }).worker.terminate();
       }
-      return result;
+      return runtime.run(input, n);
     },
   };
   return wrapped;
