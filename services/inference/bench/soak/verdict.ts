@@ -46,7 +46,8 @@ export function segments(samples: readonly Sample[], events: readonly number[], 
   return bounds.map(([a, b]) => {
     // A stretch ending at an event excludes the event's own moment (the change has begun).
     const inside = samples.filter((s) => s.t >= a && (s.t < b || b === end));
-    if (b - a < MIN_SEGMENT_S || inside.length < 3) {
+    // Rounded: stretches measured from event timestamps are a few microseconds off whole seconds.
+    if (Math.round(b - a) < MIN_SEGMENT_S || inside.length < 3) {
       return { from: a, to: b, samples: inside.length, rssDrift: null };
     }
     const third = Math.max(1, Math.floor(inside.length / 3));
