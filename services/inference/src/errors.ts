@@ -69,6 +69,17 @@ export class NotReadyError extends ServiceError {
   }
 }
 
+/**
+ * The version a request resolved to was unloaded (removed, replaced or found broken) before its
+ * faces reached the version's queue. The route resolves the request again; if it cannot, the
+ * client gets this 503 NOT_READY.
+ */
+export class VersionUnloadedError extends NotReadyError {
+  constructor(name: string, version: number) {
+    super(`Model "${name}" version ${version} was unloaded`);
+  }
+}
+
 export class RequestTimeoutError extends ServiceError {
   constructor(deadlineMs?: number) {
     super(

@@ -4,7 +4,7 @@
  * the version they resolved to.
  */
 import { NUM_CLASSES } from '@fer/shared';
-import { NotReadyError } from '../errors';
+import { VersionUnloadedError } from '../errors';
 import type { LoadedVersion } from '../models/model-manager';
 import { BatchQueue, type BatchObserver, type ClassifyResult } from './batch-queue';
 import type { BatchPolicy } from './policy';
@@ -46,7 +46,7 @@ export class Batcher {
    * Classifies preprocessed inputs with a version's model through its queue.
    *
    * @example const { outputs } = await batcher.classify(version, [input], signal, deadline);
-   * @throws OverloadedError, NotReadyError (the version was just unloaded), InferenceFailedError,
+   * @throws OverloadedError, VersionUnloadedError (503; the version was just unloaded), InferenceFailedError,
    *         or the signal's reason when the request is abandoned.
    */
   classify(
@@ -57,9 +57,7 @@ export class Batcher {
   ): Promise<ClassifyResult> {
     const queue = this.queues.get(key(version.name, version.version));
     if (!queue) {
-      return Promise.reject(
-        new NotReadyError(`Model "${version.name}" version ${version.version} was unloaded`),
-      );
+      return Promise.reject(new VersionUnloadedError(version.name, version.version));
     }
     return queue.classify(inputs, signal, deadline);
   }

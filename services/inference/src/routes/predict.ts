@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
-import { ClientGoneError, InvalidRequestError, RequestTimeoutError } from '../errors';
+import { ClientGoneError, InvalidRequestError, RequestTimeoutError, VersionUnloadedError } from '../errors';
 import { SUPPORTED_MEDIA_TYPES } from '../predict/media-type';
 import { predictImage } from '../predict/predict-image';
 import { parsePredictQuery } from '../predict/query';
@@ -40,7 +40,7 @@ export default async function predictRoutes(
     if (!parsed.ok) throw new InvalidRequestError(parsed.message);
     const query = parsed.query;
     // Resolve the model before reading a multipart upload: an unknown model costs no upload.
-    const version = app.models.get(query.model, query.version);
+    let version = app.models.get(query.model, query.version);
     request.modelLabel = `${version.name}@${version.version}`;
 
     // One signal for everything the request started: its deadline, a client that went away, or
@@ -58,22 +58,27 @@ export default async function predictRoutes(
     reply.raw.on('close', onClose);
     try {
       const bytes = await unlessAborted(readUpload(request), controller.signal);
-      const result = await unlessAborted(
-        predictImage(
-          app,
-          version,
-          bytes,
-          {
-            faces: query.faces,
-            crop: query.crop,
-            maxFaces: Math.min(query.max_faces ?? limits.maxFaces, limits.maxFaces),
-            maxPixels: limits.maxImagePixels,
-            deadline,
-          },
-          controller.signal,
-        ),
-        controller.signal,
-      );
+      const options = {
+        faces: query.faces,
+        crop: query.crop,
+        maxFaces: Math.min(query.max_faces ?? limits.maxFaces, limits.maxFaces),
+        maxPixels: limits.maxImagePixels,
+        deadline,
+      };
+      const predict = () =>
+        unlessAborted(predictImage(app, version, bytes, options, controller.signal), controller.signal);
+      let result;
+      try {
+        result = await predict();
+      } catch (error) {
+        if (!(error instanceof VersionUnloadedError)) throw error;
+        // The version went away (removed, replaced, found broken) while the image was being
+        // prepared: ask again which version the request means (the new default, or a 404 for a
+        // pinned version that is gone) and prepare it for that one.
+        version = app.models.get(query.model, query.version);
+        request.modelLabel = `${version.name}@${version.version}`;
+        result = await predict();
+      }
       app.metrics.facesPerImage.observe({ model: version.name }, result.faces.length);
       if (result.timings.detect > 0) app.metrics.detectionTime.observe(result.timings.detect / 1000);
       return {

@@ -8,7 +8,8 @@
  *     Under a non-root user the chmod case runs as well (EACCES).
  *   - a model file is deleted under a loaded version: that version is reported as failed (with a
  *     registry-relative error), requests pinned to it get 404 MODEL_NOT_FOUND, the others fall
- *     back to the remaining version, and no request fails or gets someone else's answer.
+ *     back to the remaining version, and no request fails or gets someone else's answer — also a
+ *     request that resolved the version just before it went away (held in detection meanwhile).
  */
 import { chmod, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -214,6 +215,53 @@ describe('a model file deleted under a loaded version', () => {
       expect(pinned.status).toBe(404);
       expect(pinned.body.error.code).toBe('MODEL_NOT_FOUND');
       expect((await service.request('GET', '/readyz')).status).toBe(200);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    'a request whose version goes away while its image is prepared is served by the version it now means',
+    async () => {
+      expect(await publishNextVersion(registry)).toBe(3);
+      await waitUntil(
+        async () => (await versions(service)).find((v) => v.version === 3)?.status === 'ready',
+        CHANGE_TIMEOUT_MS,
+        'version 3 to load',
+      );
+      // Hold requests inside face detection (after they resolved their version, before its queue).
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const detector = service.app.detector;
+      const detect = detector.detect.bind(detector);
+      let held = 0;
+      detector.detect = async (...args) => {
+        held++;
+        await gate;
+        return detect(...args);
+      };
+      try {
+        const unpinned = service.predict(images[0], '', 'image/png');
+        const pinned = service.predict(images[0], '?version=3', 'image/png');
+        await waitUntil(() => held === 2, CHANGE_TIMEOUT_MS, 'both requests in detection');
+        await unlink(path.join(registry, TEST_MODEL, '3', 'model.onnx'));
+        await waitUntil(
+          async () => (await versions(service)).find((v) => v.version === 3)?.status === 'failed',
+          CHANGE_TIMEOUT_MS,
+          'version 3 to be unloaded',
+        );
+        release();
+        // Not a 503: the request without a version is served by the one it means now...
+        const answer = await unpinned;
+        expect(answer.status).toBe(200);
+        expect(answer.body.model.version).toBe(1);
+        // ...and the one pinned to the gone version learns that it is gone.
+        const refused = await pinned;
+        expect(refused.status).toBe(404);
+        expect(refused.body.error.code).toBe('MODEL_NOT_FOUND');
+      } finally {
+        release();
+        detector.detect = detect;
+      }
     },
     TEST_TIMEOUT_MS,
   );
