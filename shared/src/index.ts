@@ -1,7 +1,6 @@
-/** @fer/shared: the contracts training and serving both import. */
+/** @fer/shared: the contracts training and serving both import (TF.js parts: `@fer/shared/tfjs`). */
+export * from './backend-names';
 export * from './errors';
 export * from './labels';
 export * from './preprocess';
 export * from './registry';
-export * from './tfjs-backend';
-export * from './tfjs-files';

@@ -2,7 +2,8 @@
  * The backend the training job runs on (DESIGN §6): the shared selection (native -> wasm -> cpu),
  * plus, on wasm, the gradient kernels in ./kernels without which it cannot train convolutions.
  */
-import { selectBackend, type BackendChoice, type BackendName } from '@fer/shared';
+import { type BackendName } from '@fer/shared';
+import { selectBackend, type BackendChoice } from '@fer/shared/tfjs';
 
 import { registerWasmTrainingKernels } from './kernels';
 

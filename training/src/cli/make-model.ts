@@ -21,10 +21,9 @@ import {
   NUM_CLASSES,
   ONNX_FILE,
   publish,
-  saveLayersModel,
-  selectBackend,
   TFJS_DIR,
 } from '@fer/shared';
+import { saveLayersModel, selectBackend } from '@fer/shared/tfjs';
 import { BACKBONE_NAMES, buildBackbone, countParameters, resolveBackbone } from '../backbones';
 import { calibrateBatchNorm } from '../export/calibrate-batch-norm';
 import { type OnnxExportInfo, writeOnnxModel } from '../export/onnx';

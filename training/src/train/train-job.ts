@@ -17,12 +17,12 @@ import {
   ONNX_FILE,
   publish,
   REPORT_DIR,
-  saveLayersModel,
   TFJS_DIR,
   type MetadataDraft,
   type ModelMetrics,
   type PreprocessSpec,
 } from '@fer/shared';
+import { saveLayersModel } from '@fer/shared/tfjs';
 import {
   buildBackbone,
   countParameters,

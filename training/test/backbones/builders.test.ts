@@ -1,7 +1,7 @@
 // Builders on the reduced configurations: the layer vocabulary other components rely on
 // (ONNX export, wasm kernels), torchvision's module names, and seeded determinism.
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import {
   BACKBONE_NAMES,
   BACKBONES,

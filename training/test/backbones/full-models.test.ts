@@ -3,7 +3,7 @@
 // key and shape written by make_torch_fixtures.py) onto a layer of the right shape.
 // Each full model is built once here (a few seconds each on 2 cores).
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import {
   buildBackbone,
   countParameters,

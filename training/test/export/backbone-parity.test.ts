@@ -7,7 +7,7 @@
 // The full-size networks are made by the make-model CLI in a child process: jest runs test code in
 // a vm context whose global lookups are ~30x slower, which makes TF.js's JavaScript weight
 // initialisation of 60M parameters take most of a minute here instead of seconds. The test loads
-// the published tfjs/ folder (shared tfjs-files) and exports it again in process.
+// the published tfjs/ folder (@fer/shared/tfjs) and exports it again in process.
 //
 // Float32 rounding grows with depth: on a calibrated random resnet152, TF.js's own wasm and cpu
 // backends disagree by 2e-4..6e-4 in probability (relative logit error ~7e-4 after 50 residual
@@ -20,7 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { loadLayersModel, NUM_CLASSES, ONNX_FILE, selectBackend, TFJS_DIR } from '@fer/shared';
+import { NUM_CLASSES, ONNX_FILE, TFJS_DIR } from '@fer/shared';
+import { loadLayersModel, selectBackend } from '@fer/shared/tfjs';
 import { buildBackbone } from '../../src/backbones';
 import { calibrateBatchNorm } from '../../src/export/calibrate-batch-norm';
 import { exportToOnnx } from '../../src/export/onnx';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import { calibrateBatchNorm } from '../../src/export/calibrate-batch-norm';
 
 /** float32 means of a few hundred values. */

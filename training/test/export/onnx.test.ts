@@ -2,7 +2,7 @@
 // the generic extras (biases, activations, 'same' padding, Flatten, depthwise, unfolded batch norm).
 import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import { exportSource, exportToOnnx, ONNX_OPSET, UnsupportedLayerError } from '../../src/export/onnx';
 import { maxAbsDiff, ortSession, PARITY_TOLERANCE, randomInput, runOrt, runTfjs } from './parity-helpers';
 

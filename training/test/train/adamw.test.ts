@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import { AdamW } from '../../src/train/adamw';
 import reference from './fixtures/torch-reference.json';
 

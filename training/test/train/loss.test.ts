@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import { crossEntropy } from '../../src/train/loss';
 import { meanCrossEntropy } from '../../src/train/predict';
 import reference from './fixtures/torch-reference.json';

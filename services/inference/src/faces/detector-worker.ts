@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import type { DetectorSettings, RawDetection, WorkerMessage, WorkerRequest } from './detector-protocol';
 

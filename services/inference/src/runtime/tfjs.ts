@@ -6,13 +6,8 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  loadLayersModel,
-  selectBackend,
-  TFJS_DIR,
-  type BackendChoice,
-  type ModelMetadata,
-} from '@fer/shared';
+import { TFJS_DIR, type ModelMetadata } from '@fer/shared';
+import { loadLayersModel, selectBackend, type BackendChoice } from '@fer/shared/tfjs';
 import { checkBatch, modelShape, type ModelShape } from './input-shape';
 import type { InferenceRuntime, RuntimeOptions } from './types';
 

@@ -3,7 +3,7 @@
 // and a failed import leaves the model's weights untouched. Also the classifier policies.
 import * as tf from '@tensorflow/tfjs';
 import { unzipSync, zipSync } from 'fflate';
-import { selectBackend } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import {
   buildBackbone,
   importStateDict,

@@ -2,7 +2,8 @@
 // saved by torch) imported into our model must reproduce torchvision's logits for the fixed input,
 // on the pure-npm backends (cpu and wasm).
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendName } from '@fer/shared';
+import { type BackendName } from '@fer/shared';
+import { selectBackend } from '@fer/shared/tfjs';
 import {
   BACKBONES,
   buildBackbone,

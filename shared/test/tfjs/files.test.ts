@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadLayersModel, MODEL_JSON_FILE, saveLayersModel, selectBackend } from '../src';
+import { loadLayersModel, MODEL_JSON_FILE, saveLayersModel, selectBackend } from '../../src/tfjs';
 
 /** A small model with every weight kind a backbone has (conv kernel, BN statistics, dense bias). */
 function smallModel(): tf.LayersModel {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src';
+import { selectBackend } from '../../src/tfjs';
 
 describe('selectBackend', () => {
   it('falls back past the missing native bindings to wasm and says why', async () => {
