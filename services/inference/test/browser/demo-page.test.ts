@@ -630,6 +630,9 @@ describe('keyboard and accessibility', () => {
     'the page works from the keyboard: skip link, visible focus, model picker, source switch, file chooser',
     async () => {
       const { page } = await open();
+      // Playwright turns on file-chooser interception without waiting for the browser to confirm
+      // it; listening this early keeps the Enter below from racing a native (uncaught) chooser.
+      page.on('filechooser', () => undefined);
       await page.keyboard.press('Tab');
       await expect(focused(page)).resolves.toBe('a:Skip to main content');
       await page.keyboard.press('Enter');
