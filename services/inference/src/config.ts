@@ -12,6 +12,8 @@ import { RUNTIME_KINDS } from './runtime/types';
 
 /** The project's own registry: what `npm start` serves when REGISTRY_DIR is not set. */
 export const DEFAULT_REGISTRY_DIR = path.resolve(__dirname, '../../../models');
+/** The model trained on this project's CPU and shipped in models/ (README, "The default model"). */
+export const SHIPPED_DEFAULT_MODEL = 'resnet-small';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DETECTOR_KINDS = ['tiny', 'ssd'] as const;
@@ -40,8 +42,11 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 
   REGISTRY_DIR: z.string().min(1).default(DEFAULT_REGISTRY_DIR),
-  /** Model a request without `model` gets; empty means the first loaded model by name. */
-  DEFAULT_MODEL: z.string().default(''),
+  /**
+   * Model a request without `model` gets: by default the one shipped in models/. A name the
+   * registry lacks means the first loaded model by name.
+   */
+  DEFAULT_MODEL: z.string().default(SHIPPED_DEFAULT_MODEL),
   /** Load only the newest N valid versions of each model; 0 loads all. */
   MODEL_VERSIONS_LOADED: int(0).default(0),
   /** Periodic rescan of the registry, in case a file-system watch event is missed (network mounts). */

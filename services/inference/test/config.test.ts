@@ -1,10 +1,11 @@
-import { ConfigError, DEFAULT_REGISTRY_DIR, loadConfig } from '../src/config';
+import { ConfigError, DEFAULT_REGISTRY_DIR, loadConfig, SHIPPED_DEFAULT_MODEL } from '../src/config';
 
 describe('loadConfig', () => {
   test('defaults serve the project registry on port 8080 with ONNX', () => {
     const config = loadConfig({});
     expect(config.port).toBe(8080);
     expect(config.registry.dir).toBe(DEFAULT_REGISTRY_DIR);
+    expect(config.registry.defaultModel).toBe(SHIPPED_DEFAULT_MODEL);
     expect(config.runtime.kind).toBe('onnx');
     expect(config.limits.maxBodyBytes).toBe(10 * 1024 * 1024);
     expect(config.security.apiKeys).toEqual([]);

@@ -98,6 +98,7 @@ export class ModelManager {
   private scanAgain = false;
   private closed = false;
   private readonly watcher: RegistryWatcher;
+  private defaultMissing = false;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.watcher = new RegistryWatcher({
@@ -305,12 +306,26 @@ export class ModelManager {
       }
     }
     this.watcher.follow(models.map((m) => m.name));
+    this.noteMissingDefault(models.map((m) => m.name));
     // Newest first: a freshly published version starts serving as the default as soon as possible.
     toLoad.sort((a, b) => b.version - a.version);
     for (const entry of toLoad) {
       if (this.closed) break;
       await this.load(entry);
     }
+  }
+
+  /** Logs once each time the configured default model goes missing from a non-empty registry. */
+  private noteMissingDefault(names: readonly string[]): void {
+    const configured = this.options.defaultModel;
+    const missing = configured !== null && names.length > 0 && !names.includes(configured);
+    if (missing && !this.defaultMissing) {
+      this.options.logger.warn(
+        { model: configured, default_model: this.defaultModel() },
+        'the configured DEFAULT_MODEL is not in the registry; requests without a model get the first loaded model by name',
+      );
+    }
+    this.defaultMissing = missing;
   }
 
   private notLoaded(entry: Extract<VersionEntry, { status: 'ready' }>, fingerprint: string): VersionRecord {

@@ -53,17 +53,20 @@ export function pickVersion(statuses: ReadonlyMap<number, VersionStatus>, versio
 }
 
 /**
- * The model a request without `model` gets: the configured default, else the first model by name
- * that has a ready version, else the first model by name.
+ * The model a request without `model` gets: the configured default when the registry has it, else
+ * the first model by name that has a ready version, else the first model by name. A configured
+ * name the registry lacks falls back rather than failing every request: the built-in default names
+ * the model shipped in models/, which another registry need not contain.
  *
  * @example defaultModelName(['b', 'a'], (n) => n === 'b', null) // 'b'
+ * @example defaultModelName(['b', 'a'], () => true, 'z') // 'a'
  */
 export function defaultModelName(
   names: readonly string[],
   hasReady: (name: string) => boolean,
   configured: string | null,
 ): string | null {
-  if (configured !== null) return configured;
+  if (configured !== null && names.includes(configured)) return configured;
   const sorted = [...names].sort();
   return sorted.find(hasReady) ?? sorted[0] ?? null;
 }

@@ -33,8 +33,10 @@ describe('pickVersion', () => {
 });
 
 describe('defaultModelName', () => {
-  test('configured, else the first ready model by name, else the first by name', () => {
-    expect(defaultModelName(['b', 'a'], () => true, 'z')).toBe('z');
+  test('configured when the registry has it, else the first ready model by name, else the first by name', () => {
+    expect(defaultModelName(['b', 'a', 'z'], () => false, 'z')).toBe('z');
+    expect(defaultModelName(['b', 'a'], () => true, 'z')).toBe('a');
+    expect(defaultModelName(['b', 'a'], (n) => n === 'b', 'z')).toBe('b');
     expect(defaultModelName(['c', 'b', 'a'], (n) => n !== 'a', null)).toBe('b');
     expect(defaultModelName(['b', 'a'], () => false, null)).toBe('a');
     expect(defaultModelName([], () => false, null)).toBeNull();
