@@ -1,0 +1,133 @@
+// The model shipped in models/ as the service's default (README, "The default model"): it is
+// there, intact (sha256), small enough for git, answers deterministically on generated inputs in
+// both runtimes alike, and — when ../shared holds the dataset — still recognizes expressions on a
+// fixed subset of the test split, so a preprocessing change that breaks it is caught.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CLASSES, preprocessImage, resolve, resolveClassName, type ModelMetadata } from '@fer/shared';
+import { DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL } from '../../src/config';
+import { createRuntime, type InferenceRuntime } from '../../src/runtime';
+import { faceCrop } from '../helpers/images';
+import { REPO_ROOT } from '../helpers/test-models';
+
+/** The issue's size budget for one version in git. */
+const MAX_VERSION_BYTES = 25 * 1024 * 1024;
+/** The same weights through ONNX Runtime and TF.js agree to this (as in the runtimes test). */
+const PARITY_TOLERANCE = 1e-4;
+const SUBSET_SIZE = 600;
+/** Well under the model's full test accuracy: the floor a broken preprocessing falls through. */
+const MIN_SUBSET_ACCURACY = 0.6;
+const TEST_SPLIT = path.resolve(REPO_ROOT, '../shared/datasets/fer6/Testing/Testing');
+const HAVE_TEST_SPLIT = existsSync(TEST_SPLIT);
+const LOAD_TIMEOUT_MS = 120_000;
+
+let dir: string;
+let metadata: ModelMetadata;
+const runtimes: InferenceRuntime[] = [];
+
+beforeAll(async () => {
+  const version = await resolve(DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL, undefined, { verify: 'sha256' });
+  dir = version.dir;
+  metadata = version.metadata;
+});
+
+afterAll(async () => {
+  await Promise.all(runtimes.map((r) => r.dispose()));
+});
+
+async function loaded(kind: 'onnx' | 'tfjs'): Promise<InferenceRuntime> {
+  const runtime = createRuntime(kind, { device: 'cpu', threads: 2, tfjsBackend: 'wasm' });
+  runtimes.push(runtime);
+  await runtime.load(dir, metadata);
+  return runtime;
+}
+
+/** Generated face-like crops through the shared preprocessing, as one NHWC batch. */
+async function generatedBatch(n: number): Promise<Float32Array> {
+  const inputs = await Promise.all(
+    Array.from({ length: n }, async (_, seed) =>
+      preprocessImage(await faceCrop('png', seed), metadata.preprocessing),
+    ),
+  );
+  const batch = new Float32Array(inputs.reduce((sum, input) => sum + input.length, 0));
+  inputs.forEach((input, i) => batch.set(input, i * input.length));
+  return batch;
+}
+
+test('the shipped default model is published, passes its sha256 checks and fits in git', () => {
+  expect(metadata.name).toBe(SHIPPED_DEFAULT_MODEL);
+  expect(metadata.classes).toEqual([...CLASSES]);
+  const bytes = metadata.artifacts.reduce((sum, artifact) => sum + artifact.bytes, 0);
+  expect(bytes).toBeLessThanOrEqual(MAX_VERSION_BYTES);
+});
+
+test(
+  'it classifies generated inputs deterministically, batched or one by one, alike in ONNX Runtime and TF.js',
+  async () => {
+    const n = 6;
+    const input = await generatedBatch(n);
+    const onnx = await loaded('onnx');
+    const first = await onnx.run(input, n);
+    expect(await onnx.run(input, n)).toEqual(first);
+
+    const size = input.length / n;
+    for (let i = 0; i < n; i++) {
+      const row = first.subarray(i * CLASSES.length, (i + 1) * CLASSES.length);
+      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      const alone = await onnx.run(input.slice(i * size, (i + 1) * size), 1);
+      alone.forEach((p, c) => expect(Math.abs(p - row[c])).toBeLessThan(PARITY_TOLERANCE));
+    }
+
+    const tfjs = await loaded('tfjs');
+    const viaTfjs = await tfjs.run(input, n);
+    viaTfjs.forEach((p, i) => expect(Math.abs(p - first[i])).toBeLessThan(PARITY_TOLERANCE));
+  },
+  LOAD_TIMEOUT_MS,
+);
+
+/**
+ * Every k-th image of the test split (classes in order, file names sorted): a fixed subset that
+ * keeps the split's class balance.
+ */
+async function testSubset(size: number): Promise<{ file: string; label: number }[]> {
+  const all: { file: string; label: number }[] = [];
+  for (const folder of (await readdir(TEST_SPLIT)).sort()) {
+    const resolved = resolveClassName(folder);
+    if (resolved.kind !== 'class') continue;
+    const files = (await readdir(path.join(TEST_SPLIT, folder))).sort();
+    for (const file of files) all.push({ file: path.join(TEST_SPLIT, folder, file), label: resolved.index });
+  }
+  const stride = Math.floor(all.length / size);
+  return all.filter((_, i) => i % stride === 0).slice(0, size);
+}
+
+(HAVE_TEST_SPLIT ? test : test.skip)(
+  `it is right on at least ${MIN_SUBSET_ACCURACY * 100}% of a fixed ${SUBSET_SIZE}-image subset of the fer6 test split` +
+    (HAVE_TEST_SPLIT ? '' : ' (skipped: ../shared/datasets/fer6 is absent)'),
+  async () => {
+    const subset = await testSubset(SUBSET_SIZE);
+    expect(subset).toHaveLength(SUBSET_SIZE);
+    const onnx = await loaded('onnx');
+    const batchSize = 50;
+    let right = 0;
+    for (let start = 0; start < subset.length; start += batchSize) {
+      const items = subset.slice(start, start + batchSize);
+      const inputs = await Promise.all(
+        items.map(async (item) => preprocessImage(await readFile(item.file), metadata.preprocessing)),
+      );
+      const size = inputs[0].length;
+      const batch = new Float32Array(items.length * size);
+      inputs.forEach((input, i) => batch.set(input, i * size));
+      const probabilities = await onnx.run(batch, items.length);
+      items.forEach((item, i) => {
+        const row = Array.from(probabilities.subarray(i * CLASSES.length, (i + 1) * CLASSES.length));
+        if (row.indexOf(Math.max(...row)) === item.label) right++;
+      });
+    }
+    const accuracy = right / subset.length;
+    console.log(`shipped model on the ${SUBSET_SIZE}-image test subset: accuracy ${accuracy.toFixed(4)}`);
+    expect(accuracy).toBeGreaterThanOrEqual(MIN_SUBSET_ACCURACY);
+  },
+  LOAD_TIMEOUT_MS,
+);
