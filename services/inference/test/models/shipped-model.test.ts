@@ -16,7 +16,10 @@ const MAX_VERSION_BYTES = 25 * 1024 * 1024;
 /** The same weights through ONNX Runtime and TF.js agree to this (as in the runtimes test). */
 const PARITY_TOLERANCE = 1e-4;
 const SUBSET_SIZE = 600;
-/** Well under the model's full test accuracy: the floor a broken preprocessing falls through. */
+/**
+ * The issue's floor. The model scores 65.6% on the whole split and 61.7% on this subset; without the
+ * normalization it falls to 51.7%.
+ */
 const MIN_SUBSET_ACCURACY = 0.6;
 const TEST_SPLIT = path.resolve(REPO_ROOT, '../shared/datasets/fer6/Testing/Testing');
 const HAVE_TEST_SPLIT = existsSync(TEST_SPLIT);
@@ -43,15 +46,12 @@ async function loaded(kind: 'onnx' | 'tfjs'): Promise<InferenceRuntime> {
   return runtime;
 }
 
-/** Generated face-like crops through the shared preprocessing, as one NHWC batch. */
-async function generatedBatch(n: number): Promise<Float32Array> {
-  const inputs = await Promise.all(
-    Array.from({ length: n }, async (_, seed) =>
-      preprocessImage(await faceCrop('png', seed), metadata.preprocessing),
-    ),
-  );
-  const batch = new Float32Array(inputs.reduce((sum, input) => sum + input.length, 0));
-  inputs.forEach((input, i) => batch.set(input, i * input.length));
+/** Encoded images through the shared preprocessing, as one NHWC batch. */
+async function batchOf(images: readonly Uint8Array[]): Promise<Float32Array> {
+  const inputs = await Promise.all(images.map((bytes) => preprocessImage(bytes, metadata.preprocessing)));
+  const size = inputs[0].length;
+  const batch = new Float32Array(inputs.length * size);
+  inputs.forEach((input, i) => batch.set(input, i * size));
   return batch;
 }
 
@@ -66,7 +66,7 @@ test(
   'it classifies generated inputs deterministically, batched or one by one, alike in ONNX Runtime and TF.js',
   async () => {
     const n = 6;
-    const input = await generatedBatch(n);
+    const input = await batchOf(await Promise.all(Array.from({ length: n }, (_, seed) => faceCrop('png', seed))));
     const onnx = await loaded('onnx');
     const first = await onnx.run(input, n);
     expect(await onnx.run(input, n)).toEqual(first);
@@ -113,12 +113,7 @@ async function testSubset(size: number): Promise<{ file: string; label: number }
     let right = 0;
     for (let start = 0; start < subset.length; start += batchSize) {
       const items = subset.slice(start, start + batchSize);
-      const inputs = await Promise.all(
-        items.map(async (item) => preprocessImage(await readFile(item.file), metadata.preprocessing)),
-      );
-      const size = inputs[0].length;
-      const batch = new Float32Array(items.length * size);
-      inputs.forEach((input, i) => batch.set(input, i * size));
+      const batch = await batchOf(await Promise.all(items.map((item) => readFile(item.file))));
       const probabilities = await onnx.run(batch, items.length);
       items.forEach((item, i) => {
         const row = Array.from(probabilities.subarray(i * CLASSES.length, (i + 1) * CLASSES.length));
