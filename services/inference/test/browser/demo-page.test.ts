@@ -134,6 +134,15 @@ async function upload(page: Page, name: string, buffer: Buffer, mimeType = 'imag
   return answer;
 }
 
+/**
+ * Waits until the page says which model answered: the response event comes before the page has read
+ * the body and rendered it, and an earlier answer may still be on screen meanwhile.
+ */
+async function answeredBy(page: Page, text: string): Promise<void> {
+  await page.locator('#answered-by', { hasText: text }).waitFor();
+  await expect(page.locator('#answered-by').textContent()).resolves.toMatch(text);
+}
+
 async function metadataOf(name: string, version = 1): Promise<ModelMetadata> {
   return JSON.parse(
     await readFile(path.join(registry.dir, name, String(version), 'metadata.json'), 'utf8'),
@@ -400,9 +409,7 @@ describe('model picker', () => {
       const answer = await upload(page, 'face.png', await drawnFace());
       expect(new URL(answer.url()).searchParams.get('model')).toBe(TEST_MODEL);
       expect(new URL(answer.url()).searchParams.get('version')).toBe('1');
-      await expect(page.locator('#answered-by').textContent()).resolves.toMatch(
-        `Answered by ${TEST_MODEL} v1 in`,
-      );
+      await answeredBy(page, `Answered by ${TEST_MODEL} v1 in`);
 
       await page.reload();
       await page.waitForSelector('#model-select:not([disabled])');
@@ -416,9 +423,7 @@ describe('model picker', () => {
       const search = new URL(page.url()).searchParams;
       expect([search.get('model'), search.get('version')]).toEqual(['resnet-tiny', null]);
       expect(new URL((await again).url()).searchParams.get('model')).toBe('resnet-tiny');
-      await expect(page.locator('#answered-by').textContent()).resolves.toMatch(
-        'Answered by resnet-tiny v1 in',
-      );
+      await answeredBy(page, 'Answered by resnet-tiny v1 in');
       await screenshot(page, 'model-switched');
 
       // Going to another section and back keeps the choice.
