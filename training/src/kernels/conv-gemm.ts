@@ -12,7 +12,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-import { HeapScratch, simdKernels } from './simd/simd-module';
+import { HeapScratch, simdKernels, type SimdKernels } from './simd/simd-module';
 import { emscripten } from './wasm-heap';
 
 /** Shapes of a valid convolution (input already padded). */
@@ -63,6 +63,38 @@ export function denseRows(rows: number, rowBytes: number): Int32Array {
   return table;
 }
 
+/**
+ * C (+)= A·B with A's `rows` rows at `aRows` (byte offsets from `a`), B dense [depth × cols] at `b`
+ * and C's rows at `cRows` (from `c`), in K_BLOCK slices of the shared dimension: A's columns and
+ * B's rows advance together. `accumulate` adds the first slice onto C too; later slices always do.
+ */
+export function blockedProduct(
+  kernels: SimdKernels,
+  [rows, cols, depth]: [number, number, number],
+  aRows: number,
+  a: number,
+  b: number,
+  cRows: number,
+  c: number,
+  accumulate: boolean,
+): void {
+  for (let k0 = 0; k0 < depth; k0 += K_BLOCK) {
+    const k = Math.min(K_BLOCK, depth - k0);
+    kernels.gemm_nn(
+      rows,
+      cols,
+      k,
+      aRows,
+      a + k0 * 4,
+      b + k0 * cols * 4,
+      cols * 4,
+      cRows,
+      c,
+      accumulate || k0 > 0 ? 1 : 0,
+    );
+  }
+}
+
 function outputPixels(conv: ValidConv): number {
   return conv.batch * conv.outHeight * conv.outWidth;
 }
@@ -88,21 +120,16 @@ export function convForward(
     const outRows = scratch.table(denseRows(pixels, outChannels * 4));
     const rowLength = filterWidth * inChannels;
     for (let kh = 0; kh < filterHeight; kh++) {
-      for (let k0 = 0; k0 < rowLength; k0 += K_BLOCK) {
-        const k = Math.min(K_BLOCK, rowLength - k0);
-        kernels.gemm_nn(
-          pixels,
-          outChannels,
-          k,
-          patches,
-          x + (kh * inWidth * inChannels + k0) * 4,
-          filter + (kh * rowLength + k0) * outChannels * 4,
-          outChannels * 4,
-          outRows,
-          y,
-          kh > 0 || k0 > 0 ? 1 : 0,
-        );
-      }
+      blockedProduct(
+        kernels,
+        [pixels, outChannels, rowLength],
+        patches,
+        x + kh * inWidth * inChannels * 4,
+        filter + kh * rowLength * outChannels * 4,
+        outRows,
+        y,
+        kh > 0,
+      );
     }
   } finally {
     scratch.free();
@@ -153,21 +180,16 @@ function convInputGradByTaps(
     for (let kh = 0; kh < filterHeight; kh++) {
       for (let kw = 0; kw < filterWidth; kw++) {
         const tap = kh * filterWidth + kw;
-        for (let k0 = 0; k0 < outChannels; k0 += K_BLOCK) {
-          const k = Math.min(K_BLOCK, outChannels - k0);
-          kernels.gemm_nn(
-            pixels,
-            inChannels,
-            k,
-            dyRows,
-            dy + k0 * 4,
-            byTap + (tap * outChannels + k0) * inChannels * 4,
-            inChannels * 4,
-            patches,
-            dx + (kh * inWidth + kw) * inChannels * 4,
-            1,
-          );
-        }
+        blockedProduct(
+          kernels,
+          [pixels, inChannels, outChannels],
+          dyRows,
+          dy,
+          byTap + tap * outChannels * inChannels * 4,
+          patches,
+          dx + (kh * inWidth + kw) * inChannels * 4,
+          true,
+        );
       }
     }
   } finally {
@@ -194,21 +216,7 @@ function convInputGradByColumns(
     const cols = scratch.alloc(pixels * columns * 4);
     const dyRows = scratch.table(denseRows(pixels, outChannels * 4));
     const colRows = scratch.table(denseRows(pixels, columns * 4));
-    for (let k0 = 0; k0 < outChannels; k0 += K_BLOCK) {
-      const k = Math.min(K_BLOCK, outChannels - k0);
-      kernels.gemm_nn(
-        pixels,
-        columns,
-        k,
-        dyRows,
-        dy + k0 * 4,
-        filterT + k0 * columns * 4,
-        columns * 4,
-        colRows,
-        cols,
-        k0 > 0 ? 1 : 0,
-      );
-    }
+    blockedProduct(kernels, [pixels, columns, outChannels], dyRows, dy, filterT, colRows, cols, false);
     const patches = scratch.table(patchOffsets(conv));
     kernels.col2im_add(
       pixels,

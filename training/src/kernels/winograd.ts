@@ -9,14 +9,12 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import type { ValidConv } from './conv-gemm';
-import { denseRows } from './conv-gemm';
+import { blockedProduct, denseRows } from './conv-gemm';
 import { HeapScratch, simdKernels } from './simd/simd-module';
 import { emscripten } from './wasm-heap';
 
 /** Transformed positions per tile (4x4). */
 const POSITIONS = 16;
-/** Shared-dimension block per product (see conv-gemm.ts). */
-const K_BLOCK = 256;
 const TILE_BLOCK = 64;
 export function winogradApplies(conv: ValidConv): boolean {
   return (
@@ -74,6 +72,24 @@ function cropInto(
 }
 
 /**
+ * x with one zero row and/or column more at the bottom/right where the output size is odd, so that
+ * whole 2x2 tiles cover the output: [N, even(OH) + 2, even(OW) + 2, C] in `scratch`. Byte offsets.
+ */
+function evenInput(backend: BackendWasm, scratch: HeapScratch, conv: ValidConv, x: number): number {
+  const { batch, inHeight, inWidth, inChannels, outHeight, outWidth } = conv;
+  const [evenH, evenW] = [even(outHeight), even(outWidth)];
+  const input = scratch.alloc(batch * (evenH + 2) * (evenW + 2) * inChannels * 4);
+  padInto(
+    backend,
+    x,
+    input,
+    [batch, inHeight, inWidth, inChannels],
+    [0, evenH - outHeight, 0, evenW - outWidth],
+  );
+  return input;
+}
+
+/**
  * Tiles per chunk: the 16 transformed input and product matrices of a chunk (16·tiles·(C+K)
  * floats) stay within ~2 MiB, in cache between the transform and the products, and the scratch
  * memory stays bounded for large inputs (densenet161 at 224 px would need 300+ MiB unchunked).
@@ -108,21 +124,16 @@ function convolveTransformed(
     const count = Math.min(chunk, tiles - t0);
     kernels.wino_input(height + 2, width + 2, inChannels, tilesHigh, tilesWide, t0, count, x, v, vStride);
     for (let e = 0; e < POSITIONS; e++) {
-      for (let k0 = 0; k0 < inChannels; k0 += K_BLOCK) {
-        const k = Math.min(K_BLOCK, inChannels - k0);
-        kernels.gemm_nn(
-          count,
-          outChannels,
-          k,
-          aRows,
-          v + e * vStride + k0 * 4,
-          u + (e * inChannels + k0) * outChannels * 4,
-          outChannels * 4,
-          cRows,
-          m + e * mStride,
-          k0 > 0 ? 1 : 0,
-        );
-      }
+      blockedProduct(
+        kernels,
+        [count, outChannels, inChannels],
+        aRows,
+        v + e * vStride,
+        u + e * inChannels * outChannels * 4,
+        cRows,
+        m + e * mStride,
+        false,
+      );
     }
     kernels.wino_output(height, width, outChannels, tilesHigh, tilesWide, t0, count, m, y, mStride);
   }
@@ -139,7 +150,7 @@ export function winogradForward(
   filter: number,
   y: number,
 ): void {
-  const { batch, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth } = conv;
+  const { batch, inChannels, outChannels, outHeight, outWidth } = conv;
   const scratch = new HeapScratch(backend);
   try {
     const u = scratch.alloc(POSITIONS * inChannels * outChannels * 4);
@@ -149,14 +160,7 @@ export function winogradForward(
     let input = x;
     let output = y;
     if (padded) {
-      input = scratch.alloc(batch * (evenH + 2) * (evenW + 2) * inChannels * 4);
-      padInto(
-        backend,
-        x,
-        input,
-        [batch, inHeight, inWidth, inChannels],
-        [0, evenH - outHeight, 0, evenW - outWidth],
-      );
+      input = evenInput(backend, scratch, conv, x);
       output = scratch.alloc(batch * evenH * evenW * outChannels * 4);
     }
     const shape = { batch, tilesHigh: evenH / 2, tilesWide: evenW / 2, inChannels, outChannels };
@@ -179,7 +183,7 @@ export function winogradFilterGrad(
   dy: number,
   dw: number,
 ): void {
-  const { batch, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth } = conv;
+  const { batch, inChannels, outChannels, outHeight, outWidth } = conv;
   const kernels = simdKernels(backend);
   const scratch = new HeapScratch(backend);
   try {
@@ -188,14 +192,7 @@ export function winogradFilterGrad(
     let grad = dy;
     if (evenH !== outHeight || evenW !== outWidth) {
       // A zero row/column of dy contributes nothing; x gets the matching extra row/column.
-      input = scratch.alloc(batch * (evenH + 2) * (evenW + 2) * inChannels * 4);
-      padInto(
-        backend,
-        x,
-        input,
-        [batch, inHeight, inWidth, inChannels],
-        [0, evenH - outHeight, 0, evenW - outWidth],
-      );
+      input = evenInput(backend, scratch, conv, x);
       grad = scratch.alloc(batch * evenH * evenW * outChannels * 4);
       padInto(
         backend,
