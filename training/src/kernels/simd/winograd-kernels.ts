@@ -177,61 +177,41 @@ function emitMatrixElement(
   f.get(tileRow).get(pixelBytes).i32Mul().i32Add().get(c).i32Const(4).i32Mul().i32Add();
 }
 
-/** `wino_input(H, W, C, TH, TW, t0, count, X, V, stride)`: V from input tiles. */
-export function buildWinogradInput(): FunctionBuilder {
+/**
+ * A tile transform `name(H, W, C, TH, TW, t0, count, from, to, stride)` between a tensor of
+ * H x W pixels and the 16 transformed matrices (`stride` bytes apart): `T·tile·Tᵀ` per tile and
+ * four channels. `pixelsFirst` says which side `from` is.
+ */
+function buildTileTransform(name: string, transform: Matrix, pixelsFirst: boolean): FunctionBuilder {
   const f = new FunctionBuilder(
-    'wino_input',
+    name,
     Array.from({ length: 10 }, () => I32),
   );
-  const [H, W, C, TH, TW, t0, count, X, V, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
-  const p = { t0: t0, count: count, TH: TH, TW: TW, channels: C, rows: H, cols: W, base: X };
+  const [H, W, C, TH, TW, t0, count, from, to, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
+  const [pixels, matrices] = pixelsFirst ? [from, to] : [to, from];
+  const p = { t0: t0, count: count, TH: TH, TW: TW, channels: C, rows: H, cols: W, base: pixels };
   emitTileLoop(f, p, (corner, tileRow, c, rowBytes, pixelBytes) => {
-    emitTransform2D(
-      f,
-      INPUT,
-      (r, col) => emitPixel(f, corner, c, r, col, rowBytes, pixelBytes),
-      (r, col) => emitMatrixElement(f, V, r * 4 + col, stride, tileRow, pixelBytes, c),
-    );
+    const pixel = (r: number, col: number) => emitPixel(f, corner, c, r, col, rowBytes, pixelBytes);
+    const element = (r: number, col: number) =>
+      emitMatrixElement(f, matrices, r * 4 + col, stride, tileRow, pixelBytes, c);
+    emitTransform2D(f, transform, pixelsFirst ? pixel : element, pixelsFirst ? element : pixel);
   });
   return f;
+}
+
+/** `wino_input(H, W, C, TH, TW, t0, count, X, V, stride)`: V from input tiles. */
+export function buildWinogradInput(): FunctionBuilder {
+  return buildTileTransform('wino_input', INPUT, true);
 }
 
 /** `wino_output(OH, OW, K, TH, TW, t0, count, M, Y, stride)`: output tiles from the products. */
 export function buildWinogradOutput(): FunctionBuilder {
-  const f = new FunctionBuilder(
-    'wino_output',
-    Array.from({ length: 10 }, () => I32),
-  );
-  const [OH, OW, K, TH, TW, t0, count, M, Y, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
-  const p = { t0: t0, count: count, TH: TH, TW: TW, channels: K, rows: OH, cols: OW, base: Y };
-  emitTileLoop(f, p, (corner, tileRow, k, rowBytes, pixelBytes) => {
-    emitTransform2D(
-      f,
-      OUTPUT,
-      (r, col) => emitMatrixElement(f, M, r * 4 + col, stride, tileRow, pixelBytes, k),
-      (a, b) => emitPixel(f, corner, k, a, b, rowBytes, pixelBytes),
-    );
-  });
-  return f;
+  return buildTileTransform('wino_output', OUTPUT, false);
 }
 
 /** `wino_dy(OH, OW, K, TH, TW, t0, count, DY, D, stride)`: dy's 2x2 tiles for the filter gradient. */
 export function buildWinogradGradTiles(): FunctionBuilder {
-  const f = new FunctionBuilder(
-    'wino_dy',
-    Array.from({ length: 10 }, () => I32),
-  );
-  const [OH, OW, K, TH, TW, t0, count, DY, D, stride] = Array.from({ length: 10 }, (_, i) => f.param(i));
-  const p = { t0: t0, count: count, TH: TH, TW: TW, channels: K, rows: OH, cols: OW, base: DY };
-  emitTileLoop(f, p, (corner, tileRow, k, rowBytes, pixelBytes) => {
-    emitTransform2D(
-      f,
-      GRAD,
-      (a, b) => emitPixel(f, corner, k, a, b, rowBytes, pixelBytes),
-      (r, col) => emitMatrixElement(f, D, r * 4 + col, stride, tileRow, pixelBytes, k),
-    );
-  });
-  return f;
+  return buildTileTransform('wino_dy', GRAD, true);
 }
 
 /** Emits the loop over (c, four k) of a [C][K] matrix, with `at` = its byte offset. */
