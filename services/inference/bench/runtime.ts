@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { BACKEND_NAMES, METADATA_FILE, type BackendName, type ModelMetadata } from '@fer/shared';
 import { createRuntime, RUNTIME_KINDS, type InferenceRuntime, type RuntimeKind } from '../src/runtime';
+import { makeModel } from '../scripts/make-model';
 import { formatTable, ratios, targets, toRow, type Measurement } from './runtime-stats';
 
 const run = promisify(execFile);
@@ -119,30 +120,14 @@ async function existingVersion(registry: string, name: string, inputSize: number
   return null;
 }
 
-async function makeModel(registry: string, config: string, inputSize: number): Promise<string> {
+async function cachedModel(registry: string, config: string, inputSize: number): Promise<string> {
   const existing = await existingVersion(registry, config, inputSize);
   if (existing) {
     console.error(`using ${existing}`);
     return existing;
   }
-  const args = ['run', '-s', '-w', 'training', 'make-model', '--'];
-  args.push(
-    '--config',
-    config,
-    '--input-size',
-    String(inputSize),
-    '--registry',
-    registry,
-    '--seed',
-    String(SEED),
-  );
   console.error(`making ${config} (input ${inputSize}) with make-model...`);
-  const { stdout } = await run('npm', args, {
-    cwd: REPO_ROOT,
-    timeout: MAKE_MODEL_TIMEOUT_MS,
-    maxBuffer: 1 << 20,
-  });
-  return (JSON.parse(stdout) as { dir: string }).dir;
+  return makeModel({ config, inputSize, registry, seed: SEED, timeoutMs: MAKE_MODEL_TIMEOUT_MS });
 }
 
 /** A deterministic batch roughly in the normalized input range. */
@@ -256,7 +241,7 @@ async function main(): Promise<void> {
   const measurements: Measurement[] = [];
   try {
     for (const model of s.models) {
-      const dir = await makeModel(registry, model, s.inputSize);
+      const dir = await cachedModel(registry, model, s.inputSize);
       measurements.push(...(await benchModel(model, dir, s)));
     }
   } finally {

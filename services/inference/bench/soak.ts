@@ -16,14 +16,14 @@
  * (default: resnet152 at 64 px, seeds 1 and 2, built once with make-model into bench-results/),
  * --config NAME --input-size N, --env KEY=VALUE (repeatable: extra service configuration).
  */
-import { execFile } from 'node:child_process';
 import { access, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { METADATA_FILE, publish, type MetadataDraft, type ModelMetadata } from '@fer/shared';
 import { summarizeLatency } from '../scripts/bench/latency';
+import { makeModel } from '../scripts/make-model';
 import { metricValue } from '../scripts/bench/prometheus-text';
 import { faceCrops, photos } from '../scripts/bench/workloads';
 import { distance, SAME_ANSWER_TOLERANCE, DISTINCT_ANSWER_MARGIN } from '../test/helpers/answer-key';
@@ -60,7 +60,6 @@ const MIX: [Kind, number][] = [
   ['broken-pinned', 3],
 ];
 
-const run = promisify(execFile);
 const log = (message: string) => console.error(`[soak] ${message}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -120,18 +119,14 @@ async function cachedModel(registry: string, name: string, opts: Options, seed: 
   );
   if (built) return;
   log(`building ${name} (${opts.config} at ${opts.inputSize} px, seed ${seed}) with make-model...`);
-  const args = ['run', '-s', '-w', 'training', 'make-model', '--', '--config', opts.config];
-  args.push(
-    '--input-size',
-    String(opts.inputSize),
-    '--registry',
+  await makeModel({
+    config: opts.config,
+    inputSize: opts.inputSize,
     registry,
-    '--name',
     name,
-    '--seed',
-    String(seed),
-  );
-  await run('npm', args, { cwd: REPO_ROOT, timeout: MAKE_MODEL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    seed,
+    timeoutMs: MAKE_MODEL_TIMEOUT_MS,
+  });
 }
 
 /** The base registry (version 1 serves first) and the source of the versions published mid-run. */

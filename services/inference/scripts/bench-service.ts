@@ -13,10 +13,9 @@
  * --concurrency 1,8,32,64, --workloads crops,photos, --batching on,off, --soak S (0), --runtime onnx,
  * --env KEY=VALUE (repeatable: extra service configuration to try).
  */
-import { execFile } from 'node:child_process';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { listModels } from '@fer/shared';
 import type { RuntimeKind } from '../src/runtime/types';
@@ -24,6 +23,7 @@ import { summarizeLatency, type LatencySummary } from './bench/latency';
 import { metricValue } from './bench/prometheus-text';
 import { rawThroughput, type RawThroughput } from './bench/raw-runtime';
 import { startServiceProcess, type ServiceProcess } from './bench/service-process';
+import { makeModel } from './make-model';
 import { faceCrops, photos } from './bench/workloads';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -115,9 +115,8 @@ async function benchRegistry(opts: ReturnType<typeof options>): Promise<{ regist
   );
   if (!built) {
     console.error(`building ${model} at ${opts.inputSize} px with random weights (make-model)...`);
-    const args = ['run', '-s', '-w', 'training', 'make-model', '--', '--config', opts.config];
-    args.push('--input-size', String(opts.inputSize), '--registry', registry, '--name', model);
-    await promisify(execFile)('npm', args, { cwd: REPO_ROOT, timeout: MAKE_MODEL_TIMEOUT_MS });
+    const request = { config: opts.config, inputSize: opts.inputSize, registry, name: model };
+    await makeModel({ ...request, timeoutMs: MAKE_MODEL_TIMEOUT_MS });
   }
   return { registry, model };
 }

@@ -6,14 +6,11 @@
  *     service runs (hot reload), so its answers differ from v1's.
  * Each test copies the template into its own temporary registry, which it may change freely.
  */
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { METADATA_FILE, publish, type MetadataDraft, type ModelMetadata } from '@fer/shared';
-
-const run = promisify(execFile);
+import { makeModel } from '../../scripts/make-model';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 /** Environment variable through which global-setup.ts hands the built template to test files. */
@@ -32,16 +29,9 @@ export interface TestModels {
   nextVersion: string;
 }
 
-async function makeModel(registry: string, name: string, seed: number): Promise<void> {
-  const args = ['run', '-s', '-w', 'training', 'make-model', '--'];
-  args.push('--config', 'resnet-tiny', '--input-size', String(TEST_INPUT_SIZE));
-  args.push('--registry', registry, '--name', name, '--seed', String(seed));
-  try {
-    await run('npm', args, { cwd: REPO_ROOT, timeout: MAKE_MODEL_TIMEOUT_MS });
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`make-model failed for ${name} (seed ${seed}): ${stderr || String(error)}`);
-  }
+async function makeTinyModel(registry: string, name: string, seed: number): Promise<void> {
+  const request = { config: 'resnet-tiny', inputSize: TEST_INPUT_SIZE, registry, name, seed };
+  await makeModel({ ...request, timeoutMs: MAKE_MODEL_TIMEOUT_MS });
 }
 
 /** Builds the template registries (global-setup.ts calls it once per run). */
@@ -49,8 +39,8 @@ export async function buildTestModels(): Promise<TestModels> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'fer-inference-models-'));
   const models = { registry: path.join(root, 'registry'), nextVersion: path.join(root, 'next-version') };
   await Promise.all([
-    makeModel(models.registry, TEST_MODEL, 1),
-    makeModel(models.nextVersion, TEST_MODEL, 2),
+    makeTinyModel(models.registry, TEST_MODEL, 1),
+    makeTinyModel(models.nextVersion, TEST_MODEL, 2),
   ]);
   return models;
 }
