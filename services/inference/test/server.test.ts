@@ -3,36 +3,21 @@
  * stops it at once naming the variable; SIGTERM drains (accepted requests finish, without waiting
  * for fuller batches) and the process exits 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { spawnServer, type ServerProcess } from '../scripts/server-process';
 import { faceCrop } from './helpers/images';
 import { checkResponse } from './helpers/openapi';
 import { READY_TIMEOUT_MS, waitUntil } from './helpers/service';
 import { freshRegistry, removeDir } from './helpers/test-models';
 
-const SERVER = path.resolve(__dirname, '../src/server.ts');
 const START_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;
 /** Batches wait this long for company, unless the service drains. */
 const BATCH_DELAY_MS = 3_000;
 const SIGTERM_AFTER_MS = 300;
 const IN_FLIGHT = 3;
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startServer(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+/** The service process with only `env` (and PATH, HOME) as its environment. */
+function startServer(env: Record<string, string>): ServerProcess {
+  return spawnServer({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env });
 }
 
 test(
@@ -60,16 +45,8 @@ test(
       LOG_LEVEL: 'info',
     });
     try {
-      let url = '';
-      await waitUntil(
-        () => {
-          const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output());
-          if (match) url = match[1];
-          return url !== '';
-        },
-        READY_TIMEOUT_MS,
-        'the server to listen',
-      );
+      await waitUntil(() => server.url() !== '', READY_TIMEOUT_MS, 'the server to listen');
+      const url = server.url();
       await waitUntil(
         async () =>
           (await fetch(`${url}/readyz`)

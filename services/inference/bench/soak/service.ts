@@ -2,14 +2,12 @@
  * The service under soak as its own process (`node --import tsx src/server.ts`, what `npm start`
  * runs) on a free loopback port, logging warnings and errors only (kept for the report).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
+import { spawnServer, waitUntilReady } from '../../scripts/server-process';
 
-const SERVER = path.resolve(__dirname, '../../src/server.ts');
 /** Loading a full-size backbone and warming up the detector on a busy 2-core machine. */
 export const START_TIMEOUT_MS = 300_000;
-const POLL_MS = 250;
 
 export interface SoakService {
   url: string;
@@ -37,52 +35,31 @@ async function freePort(): Promise<number> {
  * @example const service = await startSoakService({ REGISTRY_DIR: dir });
  */
 export async function startSoakService(env: Record<string, string>): Promise<SoakService> {
+  // A fixed port: at LOG_LEVEL warn the service does not log where it listens.
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_MAX: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = spawnServer({
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_MAX: '0',
+    ...env,
   });
-  const lines: string[] = [];
-  let partial = '';
-  const collect = (chunk: Buffer) => {
-    const text = partial + chunk.toString();
-    const parts = text.split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts.filter((line) => line.trim() !== ''));
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited during start-up:\n${lines.join('\n')}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the service was not ready within ${START_TIMEOUT_MS} ms:\n${lines.join('\n')}`);
-    }
-    const status = await fetch(`${url}/readyz`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  const url = await waitUntilReady(server, START_TIMEOUT_MS);
   return {
     url,
-    child,
-    problems: () => [...lines],
+    child: server.child,
+    // Whole lines only: the last piece may still be partly written.
+    problems: () =>
+      server
+        .output()
+        .split('\n')
+        .slice(0, -1)
+        .filter((line) => line.trim() !== ''),
     stop: async () => {
       const started = Date.now();
-      child.kill('SIGTERM');
-      const code = await exited;
+      server.child.kill('SIGTERM');
+      const code = await server.exited;
       return { code, drainMs: Date.now() - started };
     },
   };

@@ -5,16 +5,15 @@
  *     closed; none is lost (no reset connection, no missing answer); the process exits 0;
  *   - while models are still loading: the process stops loading and exits 0 promptly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { spawnServer, type ServerProcess } from '../../scripts/server-process';
 import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
 import { checkResponse } from '../helpers/openapi';
 import { READY_TIMEOUT_MS, waitUntil } from '../helpers/service';
 import { freshRegistry, removeDir, TEST_MODEL } from '../helpers/test-models';
 import { describeOutcomes, Traffic, type Outcome } from './traffic';
 
-const SERVER = path.resolve(__dirname, '../../src/server.ts');
 const START_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;
 const TEST_TIMEOUT_MS = START_TIMEOUT_MS + 60_000;
 /** A drained service exits well within this (no batching delay to wait for, tiny models). */
@@ -26,33 +25,17 @@ const ANSWERS_BEFORE_SIGNAL = 40;
 /** Extra copies of the model in the start-up test: loading them all takes seconds. */
 const EXTRA_VERSIONS = 8;
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  url: () => string;
-}
-
-function startServer(registry: string): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      REGISTRY_DIR: registry,
-      DETECTOR_WORKERS: '1',
-      RATE_LIMIT_MAX: '0',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startServer(registry: string): ServerProcess {
+  return spawnServer({
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REGISTRY_DIR: registry,
+    DETECTOR_WORKERS: '1',
+    RATE_LIMIT_MAX: '0',
+    LOG_LEVEL: 'info',
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
-  return { child, output: () => output, exited, url };
 }
 
 async function predict(url: string, image: Buffer): Promise<{ status: number; body: unknown }> {
