@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { METADATA_FILE, publish, type MetadataDraft, type ModelMetadata } from '@fer/shared';
+import { draftOf, METADATA_FILE, publish, type ModelMetadata } from '@fer/shared';
 import { summarizeLatency } from '../scripts/bench/latency';
 import { makeModel } from '../scripts/make-model';
 import { metricValue } from '../scripts/bench/prometheus-text';
@@ -146,8 +146,7 @@ async function soakModels(opts: Options): Promise<{ base: string; next: string; 
 
 async function publishFrom(registry: string, model: string, source: string): Promise<number> {
   const metadata = JSON.parse(await readFile(path.join(source, METADATA_FILE), 'utf8')) as ModelMetadata;
-  const { name: _n, version: _v, artifacts: _a, schema_version: _s, ...draft } = metadata;
-  return (await publish({ root: registry, name: model, sourceDir: source, metadata: draft as MetadataDraft }))
+  return (await publish({ root: registry, name: model, sourceDir: source, metadata: draftOf(metadata) }))
     .version;
 }
 

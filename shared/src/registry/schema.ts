@@ -96,3 +96,20 @@ export type MetadataDraft = Omit<
 > & {
   created_at?: string;
 };
+
+/**
+ * The draft of a published version's metadata (its created_at kept): what publishing its files
+ * again, as another version or model, takes.
+ *
+ * @example await publish({ root, name, sourceDir: version.dir, metadata: draftOf(version.metadata) });
+ */
+export function draftOf(metadata: ModelMetadata): MetadataDraft {
+  const {
+    name: _name,
+    version: _version,
+    artifacts: _artifacts,
+    schema_version: _schema,
+    ...draft
+  } = metadata;
+  return draft;
+}

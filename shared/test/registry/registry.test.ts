@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
+  draftOf,
   InvalidModelVersionError,
   isValidModelName,
   listModels,
@@ -56,6 +57,20 @@ describe('publish, resolve, list', () => {
     ]);
     // No staging or claim folders are left behind; Triton's config sits beside the versions.
     expect((await readdir(path.join(root, 'resnet152'))).sort()).toEqual(['1', '2', 'config.pbtxt']);
+  });
+
+  it('publishes a published version again from its draft: same metadata but name, version and artifacts', async () => {
+    const first = await publish({ root, name: 'resnet152', sourceDir: source, metadata: metadataDraft() });
+    const again = await publish({
+      root,
+      name: 'copy',
+      sourceDir: first.dir,
+      metadata: draftOf(first.metadata),
+    });
+    const { name, version, artifacts, schema_version: _schema, ...rest } = again.metadata;
+    expect([name, version]).toEqual(['copy', 1]);
+    expect(rest).toEqual(draftOf(first.metadata));
+    expect(artifacts.map((a) => a.path)).toEqual(['model.onnx', 'report/report.md']);
   });
 
   it('treats a missing registry as empty and unknown models as not found', async () => {

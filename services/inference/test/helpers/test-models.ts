@@ -9,7 +9,7 @@
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { METADATA_FILE, publish, type MetadataDraft, type ModelMetadata } from '@fer/shared';
+import { draftOf, METADATA_FILE, publish, type ModelMetadata } from '@fer/shared';
 import { makeModel } from '../../scripts/make-model';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
@@ -65,14 +65,20 @@ export async function freshRegistry(): Promise<string> {
 /** Publishes the seed-2 model as the next version of `tiny` in `registry` (atomic, as training does). */
 export async function publishNextVersion(registry: string): Promise<number> {
   const { nextVersion } = await testModels();
-  const source = path.join(nextVersion, TEST_MODEL, '1');
-  const metadata = JSON.parse(await readFile(path.join(source, METADATA_FILE), 'utf8')) as ModelMetadata;
-  const { name: _n, version: _v, artifacts: _a, schema_version: _s, ...draft } = metadata;
+  return publishVersionFolder(registry, path.join(nextVersion, TEST_MODEL, '1'));
+}
+
+/**
+ * Publishes the files of a version folder, with its metadata.json less what publishing assigns, as
+ * the next version of `tiny` in `registry`; returns the new version number.
+ */
+export async function publishVersionFolder(registry: string, folder: string): Promise<number> {
+  const metadata = JSON.parse(await readFile(path.join(folder, METADATA_FILE), 'utf8')) as ModelMetadata;
   const published = await publish({
     root: registry,
     name: TEST_MODEL,
-    sourceDir: source,
-    metadata: draft as MetadataDraft,
+    sourceDir: folder,
+    metadata: draftOf(metadata),
   });
   return published.version;
 }

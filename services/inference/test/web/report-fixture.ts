@@ -3,12 +3,12 @@
  * model published again (atomically, through @fer/shared's publish, as training does) with small
  * report files written here, so its metadata.json lists them among its artifacts.
  */
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { METADATA_FILE, publish, REPORT_DIR, type MetadataDraft, type ModelMetadata } from '@fer/shared';
-import { removeDir, TEST_MODEL, testModels } from '../helpers/test-models';
+import { REPORT_DIR } from '@fer/shared';
+import { publishVersionFolder, removeDir, TEST_MODEL, testModels } from '../helpers/test-models';
 
 /** The report files of the fixture, by name. */
 export async function reportFiles(): Promise<Record<string, Buffer>> {
@@ -32,21 +32,13 @@ export async function reportFiles(): Promise<Record<string, Buffer>> {
  */
 export async function publishWithReport(registry: string): Promise<number> {
   const source = path.join((await testModels()).registry, TEST_MODEL, '1');
-  const metadata = JSON.parse(await readFile(path.join(source, METADATA_FILE), 'utf8')) as ModelMetadata;
-  const { name: _n, version: _v, artifacts: _a, schema_version: _s, ...draft } = metadata;
   const staging = await mkdtemp(path.join(os.tmpdir(), 'fer-report-fixture-'));
   try {
     await cp(source, staging, { recursive: true });
     await mkdir(path.join(staging, REPORT_DIR));
     for (const [file, bytes] of Object.entries(await reportFiles()))
       await writeFile(path.join(staging, REPORT_DIR, file), bytes);
-    const published = await publish({
-      root: registry,
-      name: TEST_MODEL,
-      sourceDir: staging,
-      metadata: draft as MetadataDraft,
-    });
-    return published.version;
+    return await publishVersionFolder(registry, staging);
   } finally {
     await removeDir(staging);
   }
