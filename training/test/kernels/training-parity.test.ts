@@ -7,10 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { buildBackbone, headLayerName, resolveBackbone } from '../../src/backbones';
+import type { Batch } from '../../src/data/batches';
 import { selectTrainingBackend } from '../../src/backend';
 import { emscripten } from '../../src/kernels/wasm-heap';
 import { AdamW, DEFAULT_ADAMW } from '../../src/train/adamw';
-import { crossEntropy } from '../../src/train/loss';
+import { trainStep, type StepContext } from '../../src/train/train-step';
 
 const CLASSES = 6;
 const LEARNING_RATE = 3e-3;
@@ -32,42 +33,33 @@ interface Trainer {
   dispose(): void;
 }
 
-/** One training step exactly as the training loop takes it: variableGrads of the loss, then AdamW. */
+/** Training steps exactly as the training loop takes them (trainStep), on one fixed batch. */
 function trainer(backbone: string, inputSize: number, batch: number): Trainer {
   const model = buildBackbone(backbone, { inputSize, numClasses: CLASSES, seed: 5 });
   const head = model.getLayer(headLayerName(resolveBackbone(backbone))).output as tf.SymbolicTensor;
-  const logitsModel = tf.model({ inputs: model.inputs, outputs: head });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const keys = variables.map((_, i) => i);
   const optimizer = new AdamW({ ...DEFAULT_ADAMW, clipNorm: null });
-  const xs = tf.randomNormal([batch, inputSize, inputSize, 3], 0, 1, 'float32', 21);
-  const labels = tf.tensor1d(
-    Array.from({ length: batch }, (_, i) => i % CLASSES),
-    'int32',
+  const ctx: StepContext = {
+    logitsModel: tf.model({ inputs: model.inputs, outputs: head }),
+    variables,
+    keys: variables.map((_, i) => i),
+    optimizer,
+    loss: { labelSmoothing: 0, classWeights: null },
+    microBatch: null,
+    inputSize,
+  };
+  const images = tf.tidy(() =>
+    tf.randomNormal([batch, inputSize, inputSize, 3], 0, 1, 'float32', 21).dataSync(),
   );
+  const fixed: Batch = {
+    x: Float32Array.from(images),
+    y: Int32Array.from({ length: batch }, (_, i) => i % CLASSES),
+    n: batch,
+  };
   return {
-    step() {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          crossEntropy(logitsModel.apply(xs, { training: true }) as tf.Tensor2D, labels, {
-            labelSmoothing: 0,
-            classWeights: null,
-          }),
-        variables,
-      );
-      optimizer.apply(
-        variables,
-        keys,
-        variables.map((v) => grads[v.name]),
-        { lr: LEARNING_RATE, beta1: 0.9 },
-      );
-      const loss = value.dataSync()[0];
-      tf.dispose([value, ...Object.values(grads)]);
-      return loss;
-    },
+    step: () => trainStep(ctx, fixed, { lr: LEARNING_RATE, beta1: 0.9 }).loss,
     dispose() {
       optimizer.dispose();
-      tf.dispose([xs, labels]);
       model.dispose();
     },
   };
