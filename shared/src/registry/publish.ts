@@ -93,15 +93,17 @@ export async function publish(request: PublishRequest): Promise<Published> {
       const metadata: ModelMetadata = { ...validated, version };
       await writeFile(path.join(staging, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
       const target = path.join(dir, String(version));
+      const claim = path.join(dir, `${CLAIM_PREFIX}${version}`);
       try {
         await rename(staging, target);
       } catch (error) {
-        // Another publisher got this number between our listing and our claim: keep the claim
-        // (so the number is never reused) and try the next one.
-        if (isTargetTaken(error)) continue;
-        throw error;
+        if (!isTargetTaken(error)) throw error;
+        // Another publisher claimed, filled and released this number between our listing and
+        // our claim: its version folder now holds the number, so drop our claim and try the next.
+        await rm(claim, { recursive: true, force: true });
+        continue;
       }
-      await rm(path.join(dir, `${CLAIM_PREFIX}${version}`), { recursive: true, force: true });
+      await rm(claim, { recursive: true, force: true });
       if (request.triton !== false && version >= Math.max(...(await takenNumbers(dir)))) {
         await writeTritonConfig(dir, metadata, request.triton);
       }
