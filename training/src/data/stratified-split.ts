@@ -3,7 +3,7 @@
  * share of the data, so a rare class is neither missing from validation nor over-represented.
  * Pure functions of the samples and a seeded generator.
  */
-import type { Rng } from './rng';
+import { Rng } from './rng';
 
 /** Positions of the items of each label, in input order. */
 function byLabel<T extends { label: number }>(items: readonly T[]): Map<number, number[]> {
@@ -44,6 +44,20 @@ export function stratifiedSplit<T extends { label: number }>(
   const validation: T[] = [];
   items.forEach((item, i) => (inValidation[i] ? validation : train).push(item));
   return { train, validation };
+}
+
+/**
+ * The training job's validation split: what `--val-fraction` and `--split-seed` (else `--seed`)
+ * choose. Runs, and the ensemble of their models, that share both share their validation images.
+ *
+ * @example const { train, validation } = validationSplit(samples, 0.1, 42);
+ */
+export function validationSplit<T extends { label: number }>(
+  items: readonly T[],
+  fraction: number,
+  seed: number,
+): StratifiedSplit<T> {
+  return stratifiedSplit(items, fraction, Rng.derive(seed, 'validation-split'));
 }
 
 /**

@@ -43,7 +43,7 @@ import {
 } from '../data/load-dataset';
 import { cachePixels, type PixelSet } from '../data/pixel-cache';
 import { Rng } from '../data/rng';
-import { stratifiedSample, stratifiedSplit } from '../data/stratified-split';
+import { stratifiedSample, validationSplit } from '../data/stratified-split';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
 import { argmaxRows, classificationMetrics } from '../metrics/classification';
@@ -133,6 +133,8 @@ async function runIdentity(options: TrainOptions, backbone: string, fingerprint:
     fingerprint,
     valFraction: options.valFraction,
     maxTrainImages: options.maxTrainImages,
+    // Only when given, so runs from before the flag keep their folders (and --resume).
+    ...(options.splitSeed !== null ? { splitSeed: options.splitSeed } : {}),
     pretrained: options.pretrained ? await fileDigest(options.pretrained) : null,
   });
 }
@@ -190,11 +192,7 @@ export async function trainOne(
       Rng.derive(options.seed, 'train-subset'),
     );
   }
-  const split = stratifiedSplit(
-    trainSamples,
-    options.valFraction,
-    Rng.derive(options.seed, 'validation-split'),
-  );
+  const split = validationSplit(trainSamples, options.valFraction, options.splitSeed ?? options.seed);
   const used: Record<string, Record<string, number>> = {
     train: countByClass(split.train),
     validation: countByClass(split.validation),
@@ -345,6 +343,7 @@ export async function trainOne(
       freeze_epochs: loop.freezeEpochs,
       augmentation: loop.augment,
       validation_fraction: options.valFraction,
+      validation_split_seed: options.splitSeed ?? options.seed,
       max_train_images: options.maxTrainImages,
       max_test_images: options.maxTestImages,
       early_stopping_patience: loop.patience,

@@ -30,6 +30,8 @@ export interface TrainOptions {
   freezeEpochs: number;
   valFraction: number;
   seed: number;
+  /** Seed of the validation split alone (null: --seed), so ensemble members share one split. */
+  splitSeed: number | null;
   resume: boolean;
   patience: number;
   weightDecay: number;
@@ -85,6 +87,8 @@ export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...
   --freeze-epochs K     train only the head for K epochs, then everything (${TRAIN_DEFAULTS.freezeEpochs})
   --val-fraction X      stratified validation share of the training split (${TRAIN_DEFAULTS.valFraction})
   --seed N              seed of every random choice (${TRAIN_DEFAULTS.seed})
+  --split-seed N        seed of the validation split alone (--seed); runs that share it share
+                        their validation images, so their ensemble can be judged on them
   --patience N          early stopping on validation accuracy; 0 = off (${TRAIN_DEFAULTS.patience})
   --weight-decay X      decoupled weight decay (${TRAIN_DEFAULTS.weightDecay})
   --clip-norm X         global gradient-norm limit; 0 = off (${TRAIN_DEFAULTS.clipNorm})
@@ -146,6 +150,7 @@ export function parseTrainArgs(
       'freeze-epochs': { type: 'string' },
       'val-fraction': { type: 'string' },
       seed: { type: 'string' },
+      'split-seed': { type: 'string' },
       resume: { type: 'boolean', default: false },
       patience: { type: 'string' },
       'weight-decay': { type: 'string' },
@@ -245,6 +250,10 @@ export function parseTrainArgs(
       'in (0, 0.5]',
     ),
     seed: number(values.seed, '--seed', TRAIN_DEFAULTS.seed, Number.isSafeInteger, 'an integer'),
+    splitSeed:
+      values['split-seed'] === undefined
+        ? null
+        : number(values['split-seed'], '--split-seed', 0, Number.isSafeInteger, 'an integer'),
     resume: values.resume ?? false,
     patience: number(
       values.patience,

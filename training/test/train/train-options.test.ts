@@ -22,6 +22,7 @@ describe('parseTrainArgs', () => {
       augment: true,
       resume: false,
       pretrained: null,
+      splitSeed: null, // the validation split follows --seed
     });
     expect(o.clipNorm).toBe(TRAIN_DEFAULTS.clipNorm);
   });
@@ -46,6 +47,7 @@ describe('parseTrainArgs', () => {
       '--freeze-epochs=1',
       '--val-fraction=0.2',
       '--seed=5',
+      '--split-seed=9',
       '--resume',
       '--patience=0',
       '--clip-norm=0',
@@ -67,6 +69,7 @@ describe('parseTrainArgs', () => {
       freezeEpochs: 1,
       valFraction: 0.2,
       seed: 5,
+      splitSeed: 9,
       resume: true,
       patience: 0,
       clipNorm: null,
