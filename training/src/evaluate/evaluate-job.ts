@@ -8,7 +8,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CLASSES, ONNX_FILE, resolve, type ModelMetrics } from '@fer/shared';
-import { batchRanges, buildBatch } from '../data/batches';
 import type { DatasetIndex } from '../data/dataset-types';
 import { countByClass, loadDataset, requireSplit } from '../data/load-dataset';
 import { cachePixels, type BadImagePolicy, type SkippedImage } from '../data/pixel-cache';
@@ -86,14 +85,10 @@ export async function runEvaluation(options: EvaluateOptions, log: Logger): Prom
     entry.metadata.classes.length,
     options.threads ? { threads: options.threads } : {},
   );
-  const probabilities = new Float32Array(set.count * CLASSES.length);
   const t1 = performance.now();
+  let probabilities: Float32Array;
   try {
-    const indices = Int32Array.from({ length: set.count }, (_, i) => i);
-    for (const [start, end] of batchRanges(set.count, options.batchSize)) {
-      const batch = buildBatch(set, indices.subarray(start, end), spec);
-      probabilities.set(await classifier.run(batch.x, batch.n), start * CLASSES.length);
-    }
+    probabilities = await classifier.classifySet(set, spec, options.batchSize);
   } finally {
     await classifier.dispose();
   }

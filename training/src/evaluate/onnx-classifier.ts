@@ -5,6 +5,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
+import type { PreprocessSpec } from '@fer/shared';
+import { batchRanges, buildBatch } from '../data/batches';
+import type { PixelSet } from '../data/pixel-cache';
 
 export interface OnnxClassifierOptions {
   /** Intra-op threads; onnxruntime's default (all cores) when absent. */
@@ -61,6 +64,21 @@ export class OnnxClassifier {
     const copy = Float32Array.from(data);
     for (const tensor of Object.values(result)) tensor.dispose();
     return copy;
+  }
+
+  /**
+   * Probabilities of every image of a cached set, [set.count, classes] in set order.
+   *
+   * @example const probs = await classifier.classifySet(set, spec, 64);
+   */
+  async classifySet(set: PixelSet, spec: PreprocessSpec, batchSize: number): Promise<Float32Array> {
+    const probabilities = new Float32Array(set.count * this.numClasses);
+    const indices = Int32Array.from({ length: set.count }, (_, i) => i);
+    for (const [start, end] of batchRanges(set.count, batchSize)) {
+      const batch = buildBatch(set, indices.subarray(start, end), spec);
+      probabilities.set(await this.run(batch.x, batch.n), start * this.numClasses);
+    }
+    return probabilities;
   }
 
   /**
