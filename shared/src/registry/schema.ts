@@ -63,6 +63,36 @@ export const artifactSchema = z.object({
   bytes: z.number().int().min(0),
 });
 
+const splitScoreSchema = z.object({
+  accuracy: z.number().min(0).max(1),
+  macro_f1: z.number().min(0).max(1),
+});
+
+/** How an ensemble version (`npm run ensemble`) was put together from published members. */
+export const ensembleInfoSchema = z.object({
+  /** The output is the mean of the members' probabilities (soft voting). */
+  combine: z.literal('mean-probabilities'),
+  /** The validation images every member held out, and the ensemble's score on them. */
+  validation: splitScoreSchema.extend({
+    split_seed: z.number().int(),
+    fraction: z.number().gt(0).lt(1),
+    samples: z.number().int().min(0),
+  }),
+  members: z
+    .array(
+      z.object({
+        name: z.string(),
+        version: z.number().int().positive(),
+        config: z.string(),
+        seed: z.number().int(),
+        validation: splitScoreSchema,
+        test: splitScoreSchema,
+        command: z.string().nullable(),
+      }),
+    )
+    .min(2),
+});
+
 export const modelMetadataSchema = z.object({
   schema_version: z.literal(METADATA_SCHEMA_VERSION),
   name: z.string(),
@@ -82,12 +112,15 @@ export const modelMetadataSchema = z.object({
     .nullable(),
   artifacts: z.array(artifactSchema),
   code_revision: z.string().nullable(),
+  /** Only on ensembles; `training` is then null and each member's training is its own version's. */
+  ensemble: ensembleInfoSchema.optional(),
 });
 
 export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
 export type ModelMetrics = z.infer<typeof metricsSchema>;
 export type TrainingInfo = z.infer<typeof trainingInfoSchema>;
 export type Artifact = z.infer<typeof artifactSchema>;
+export type EnsembleInfo = z.infer<typeof ensembleInfoSchema>;
 
 /** What a publisher provides; `publish` fills in name, version, created_at and artifacts. */
 export type MetadataDraft = Omit<

@@ -1,0 +1,298 @@
+/**
+ * `npm run ensemble`: published models -> one new version whose output is the mean of theirs.
+ *
+ * members resolved and sha256-verified -> same preprocessing, family, dataset and validation split
+ * checked -> TF.js ensemble built (ensemble-model.ts) -> tfjs/ + model.onnx -> every member and
+ * the ensemble scored through onnxruntime on the shared validation images and the test split ->
+ * the ensemble's ONNX checked against its TF.js model and against the mean of the members' ONNX
+ * outputs -> report -> atomic publish with `ensemble` in the metadata.
+ */
+import { mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  CLASSES,
+  NUM_CLASSES,
+  ONNX_FILE,
+  publish,
+  REPORT_DIR,
+  resolve,
+  TFJS_DIR,
+  type EnsembleInfo,
+  type MetadataDraft,
+  type ModelMetrics,
+  type VersionEntry,
+} from '@fer/shared';
+import { loadLayersModel, saveLayersModel } from '@fer/shared/tfjs';
+import { buildBatch } from '../data/batches';
+import { datasetFingerprint } from '../data/fingerprint';
+import { loadDataset, requireSplit } from '../data/load-dataset';
+import { cachePixels, type PixelSet } from '../data/pixel-cache';
+import { validationSplit } from '../data/stratified-split';
+import { OnnxClassifier } from '../evaluate/onnx-classifier';
+import { writeOnnxModel } from '../export/onnx';
+import { argmaxRows, classificationMetrics } from '../metrics/classification';
+import { confusionSpec } from '../report/confusion-chart';
+import { writeChart } from '../report/render-chart';
+import type { Logger } from '../train/logger';
+import { ONNX_PARITY_TOLERANCE } from '../train/train-job';
+import { buildEnsemble } from './ensemble-model';
+import { renderEnsembleReport, type EnsembleMemberFacts } from './ensemble-report';
+import type { EnsembleOptions } from './ensemble-options';
+import { EnsembleMemberError, sharedSplit } from './member-split';
+
+/** Test images compared between the ensemble's TF.js model and its ONNX export. */
+const PARITY_IMAGES = 64;
+
+export interface EnsembleContext {
+  log: Logger;
+  command: string | null;
+  codeRevision: string | null;
+}
+
+export interface EnsembleResult {
+  name: string;
+  version: number;
+  dir: string;
+  validation: ModelMetrics;
+  test: ModelMetrics;
+  members: { label: string; validation: ModelMetrics; test: ModelMetrics }[];
+}
+
+/** A resolved, verified registry version. */
+type RegistryEntry = Extract<VersionEntry, { status: 'ready' }>;
+
+const label = (e: RegistryEntry) => `${e.name}@${e.version}`;
+
+/** Throws unless every member reads its input the same way as the first. */
+function assertSameInputs(members: readonly RegistryEntry[]): void {
+  const [first] = members;
+  for (const m of members) {
+    if (JSON.stringify(m.metadata.preprocessing) !== JSON.stringify(first.metadata.preprocessing)) {
+      throw new EnsembleMemberError(
+        `${label(m)} preprocesses differently from ${label(first)}: ${JSON.stringify(m.metadata.preprocessing)} vs ${JSON.stringify(first.metadata.preprocessing)}`,
+      );
+    }
+    if (m.metadata.architecture.family !== first.metadata.architecture.family) {
+      throw new EnsembleMemberError(
+        `${label(m)} is a ${m.metadata.architecture.family}, ${label(first)} a ${first.metadata.architecture.family}; the registry records one family per version`,
+      );
+    }
+  }
+}
+
+interface Scored {
+  probabilities: Float32Array;
+  metrics: ModelMetrics;
+}
+
+async function scoreSet(
+  onnxFile: string,
+  set: PixelSet,
+  split: string,
+  spec: RegistryEntry['metadata']['preprocessing'],
+  batchSize: number,
+): Promise<Scored> {
+  const classifier = await OnnxClassifier.load(onnxFile, spec.input_size, NUM_CLASSES);
+  try {
+    const probabilities = await classifier.classifySet(set, spec, batchSize);
+    const metrics = classificationMetrics(set.labels, argmaxRows(probabilities, NUM_CLASSES), CLASSES, split);
+    return { probabilities, metrics };
+  } finally {
+    await classifier.dispose();
+  }
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+/**
+ * Builds, scores and publishes the ensemble of `options.members`.
+ *
+ * @example const result = await runEnsemble(parseEnsembleArgs(argv, paths), { log, command, codeRevision });
+ * @throws EnsembleMemberError for members that cannot be combined fairly; ModelNotFoundError.
+ */
+export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext): Promise<EnsembleResult> {
+  const { log } = ctx;
+  const members = await Promise.all(
+    options.members.map((m) => resolve(m.registry, m.name, m.version, { verify: 'sha256' })),
+  );
+  assertSameInputs(members);
+  const split = sharedSplit(members.map((m) => m.metadata));
+  const spec = members[0].metadata.preprocessing;
+  log.info({ members: members.map(label), split }, 'members resolved');
+
+  const dataset = await loadDataset(options.data);
+  const fingerprint = await datasetFingerprint(dataset);
+  const trainedOn = members[0].metadata.training!.dataset.fingerprint;
+  if (fingerprint !== trainedOn) {
+    throw new EnsembleMemberError(
+      `${options.data} (fingerprint ${fingerprint}) is not the dataset the members were trained on (${trainedOn})`,
+    );
+  }
+  const { validation: validationSamples } = validationSplit(
+    requireSplit(dataset, dataset.trainSplit),
+    split.fraction,
+    split.seed,
+  );
+  const cache = async (samples: Parameters<typeof cachePixels>[0]) =>
+    (await cachePixels(samples, spec, { onBadImage: options.onBadImage })).set;
+  const validationSet = await cache(validationSamples);
+  const testSet = await cache(requireSplit(dataset, dataset.testSplit));
+  log.info({ validation: validationSet.count, test: testSet.count }, 'pixels cached');
+
+  const staging = await mkdtemp(path.join(os.tmpdir(), 'fer-ensemble-'));
+  try {
+    const loaded = await Promise.all(members.map((m) => loadLayersModel(path.join(m.dir, TFJS_DIR))));
+    const ensemble = await buildEnsemble(loaded, options.name);
+    for (const m of loaded) m.dispose();
+    const onnxFile = path.join(staging, ONNX_FILE);
+    let onnx;
+    let tfjsProbabilities: Float32Array;
+    try {
+      await saveLayersModel(ensemble, path.join(staging, TFJS_DIR));
+      onnx = await writeOnnxModel(ensemble, onnxFile);
+      const indices = Int32Array.from({ length: Math.min(PARITY_IMAGES, testSet.count) }, (_, i) => i);
+      const batch = buildBatch(testSet, indices, spec);
+      const y = tf.tidy(
+        () =>
+          ensemble.predict(tf.tensor4d(batch.x, [batch.n, spec.input_size, spec.input_size, 3])) as tf.Tensor,
+      );
+      tfjsProbabilities = (await y.data()) as Float32Array;
+      y.dispose();
+    } finally {
+      ensemble.dispose();
+    }
+
+    const memberScores: { validation: Scored; test: Scored }[] = [];
+    for (const m of members) {
+      const file = path.join(m.dir, ONNX_FILE);
+      memberScores.push({
+        validation: await scoreSet(file, validationSet, 'validation', spec, options.batchSize),
+        test: await scoreSet(file, testSet, dataset.testSplit, spec, options.batchSize),
+      });
+    }
+    const validation = await scoreSet(onnxFile, validationSet, 'validation', spec, options.batchSize);
+    const test = await scoreSet(onnxFile, testSet, dataset.testSplit, spec, options.batchSize);
+
+    // The export must compute what the TF.js model computes, and that must be the members' mean.
+    const parityMaxDiff = maxAbsDiff(
+      tfjsProbabilities,
+      test.probabilities.subarray(0, tfjsProbabilities.length),
+    );
+    const mean = test.probabilities.map(
+      (_, i) => memberScores.reduce((sum, s) => sum + s.test.probabilities[i], 0) / members.length,
+    );
+    const meanMaxDiff = maxAbsDiff(mean, test.probabilities);
+    if (parityMaxDiff > ONNX_PARITY_TOLERANCE || meanMaxDiff > ONNX_PARITY_TOLERANCE) {
+      throw new Error(
+        `the ensemble's ONNX export differs from its TF.js model by ${parityMaxDiff} and from the members' mean by ${meanMaxDiff} (limit ${ONNX_PARITY_TOLERANCE})`,
+      );
+    }
+    const classifier = await OnnxClassifier.load(onnxFile, spec.input_size, NUM_CLASSES);
+    const latency = await classifier.latencyMs().finally(() => classifier.dispose());
+    log.info({ parityMaxDiff, meanMaxDiff, latencyMs: latency, ...onnx.stats }, 'ONNX export checked');
+
+    const memberFacts: EnsembleMemberFacts[] = members.map((m, i) => ({
+      label: label(m),
+      config: m.metadata.architecture.config,
+      seed: m.metadata.training!.seed,
+      validation: memberScores[i].validation.metrics,
+      test: memberScores[i].test.metrics,
+      command: m.metadata.training!.command ?? null,
+    }));
+    const parameters = members.reduce((sum, m) => sum + m.metadata.architecture.parameters, 0);
+    const createdAt = new Date().toISOString();
+    const reportDir = path.join(staging, REPORT_DIR);
+    await mkdir(reportDir, { recursive: true });
+    const [confusionChart] = await writeChart(
+      confusionSpec(test.metrics, `${options.name} on ${dataset.testSplit}`),
+      reportDir,
+      'confusion',
+    );
+    await writeFile(
+      path.join(reportDir, 'report.md'),
+      renderEnsembleReport({
+        name: options.name,
+        version: null,
+        createdAt,
+        codeRevision: ctx.codeRevision,
+        command: ctx.command,
+        dataset: { root: dataset.root, fingerprint },
+        split,
+        members: memberFacts,
+        validation: validation.metrics,
+        test: test.metrics,
+        parameters,
+        onnx: {
+          bytes: (await stat(onnxFile)).size,
+          opset: onnx.export.onnx_opset,
+          latencyMsPerImage: latency,
+          parityMaxDiff,
+        },
+        confusionChart,
+      }),
+    );
+    await writeFile(
+      path.join(reportDir, 'metrics.json'),
+      `${JSON.stringify({ test: test.metrics, validation: validation.metrics }, null, 2)}\n`,
+    );
+
+    const score = (m: ModelMetrics) => ({ accuracy: m.accuracy, macro_f1: m.macro_f1 });
+    const ensembleInfo: EnsembleInfo = {
+      combine: 'mean-probabilities',
+      validation: {
+        ...score(validation.metrics),
+        split_seed: split.seed,
+        fraction: split.fraction,
+        samples: validation.metrics.samples,
+      },
+      members: members.map((m, i) => ({
+        name: m.name,
+        version: m.version,
+        config: m.metadata.architecture.config,
+        seed: memberFacts[i].seed,
+        validation: score(memberFacts[i].validation),
+        test: score(memberFacts[i].test),
+        command: memberFacts[i].command,
+      })),
+    };
+    const configs = members.map((m) => m.metadata.architecture.config);
+    const metadata: MetadataDraft = {
+      created_at: createdAt,
+      classes: [...CLASSES],
+      preprocessing: spec,
+      architecture: {
+        family: members[0].metadata.architecture.family,
+        config: `ensemble(${configs.join(', ')})`,
+        parameters,
+      },
+      metrics: test.metrics,
+      training: null,
+      export: onnx.export,
+      code_revision: ctx.codeRevision,
+      ensemble: ensembleInfo,
+    };
+    const version = await publish({
+      root: options.registry,
+      name: options.name,
+      sourceDir: staging,
+      metadata,
+    });
+    log.info({ name: options.name, version: version.version, dir: version.dir }, 'published');
+    return {
+      name: options.name,
+      version: version.version,
+      dir: version.dir,
+      validation: validation.metrics,
+      test: test.metrics,
+      members: memberFacts.map((m) => ({ label: m.label, validation: m.validation, test: m.test })),
+    };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The options of `npm run ensemble` and their command-line parsing. Relative paths are resolved
+ * against the directory the user ran npm from.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseModelRef, type ModelRef } from '../evaluate/model-ref';
+import type { BadImagePolicy } from '../data/pixel-cache';
+
+export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME[@V] --member ... --data DIR --name NAME [options]
+
+  --member REF        a published model: its registry folder and NAME[@VERSION], e.g.
+                      models/resnet-small@1 (two or more; all trained with one --split-seed,
+                      --val-fraction and dataset, and one preprocessing)
+  --data DIR          the dataset the members were trained on: the ensemble is scored on the
+                      validation images they all held out, and on the test split
+  --name NAME         registry model name of the ensemble
+  --registry DIR      where the ensemble is published (models/)
+  --batch-size N      images per onnxruntime call (64)
+  --on-bad-image M    skip | fail (skip)`;
+
+export interface EnsembleMemberRef extends ModelRef {
+  registry: string;
+}
+
+export interface EnsembleOptions {
+  members: EnsembleMemberRef[];
+  data: string;
+  name: string;
+  registry: string;
+  batchSize: number;
+  onBadImage: BadImagePolicy;
+}
+
+const DEFAULT_BATCH = 64;
+
+/**
+ * `models/resnet-small@1` -> registry `models`, model `resnet-small`, version 1.
+ *
+ * @example parseMemberRef('artifacts/members/resnet-small-s7@1', '/repo') // { registry: '/repo/artifacts/members', name: 'resnet-small-s7', version: 1 }
+ */
+export function parseMemberRef(text: string, cwd: string): EnsembleMemberRef {
+  if (!text.includes('/'))
+    throw new Error(`--member "${text}": expected REGISTRY/NAME[@VERSION], e.g. models/resnet-small@1`);
+  return { registry: path.resolve(cwd, path.dirname(text)), ...parseModelRef(path.basename(text)) };
+}
+
+/**
+ * Parses `npm run ensemble -- ...` arguments.
+ *
+ * @example parseEnsembleArgs(['--member', 'models/a@1', '--member', 'models/b@1', '--data', 'fer6', '--name', 'ab'], { cwd, repoRoot })
+ * @throws Error with the usage for unknown flags, fewer than two members or a missing value.
+ */
+export function parseEnsembleArgs(
+  argv: readonly string[],
+  paths: { cwd: string; repoRoot: string },
+): EnsembleOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      member: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      name: { type: 'string' },
+      registry: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'on-bad-image': { type: 'string' },
+    },
+    strict: true,
+  });
+  const members = (values.member ?? []).map((m) => parseMemberRef(m, paths.cwd));
+  if (members.length < 2) throw new Error(`two or more --member are required\n${ENSEMBLE_USAGE}`);
+  if (!values.data) throw new Error(`--data is required\n${ENSEMBLE_USAGE}`);
+  if (!values.name) throw new Error(`--name is required\n${ENSEMBLE_USAGE}`);
+  const onBadImage = values['on-bad-image'] ?? 'skip';
+  if (onBadImage !== 'skip' && onBadImage !== 'fail')
+    throw new Error(`--on-bad-image must be skip or fail, got "${onBadImage}"`);
+  const batch = values['batch-size'] === undefined ? DEFAULT_BATCH : Number(values['batch-size']);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new Error(`--batch-size must be a positive integer, got "${values['batch-size']}"`);
+  return {
+    members,
+    data: path.resolve(paths.cwd, values.data),
+    name: values.name,
+    registry: values.registry
+      ? path.resolve(paths.cwd, values.registry)
+      : path.join(paths.repoRoot, 'models'),
+    batchSize: batch,
+    onBadImage,
+  };
+}
