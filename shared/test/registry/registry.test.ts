@@ -143,6 +143,37 @@ describe('broken versions', () => {
     expect(entry.status === 'invalid' && entry.problems.join()).toMatch(/preprocessing\.input_size/);
   });
 
+  it('keeps an ensemble block through publish and reports a malformed one by field', async () => {
+    const score = { accuracy: 0.6, macro_f1: 0.55 };
+    const member = (name: string) => ({
+      name,
+      version: 1,
+      config: 'resnet-test',
+      seed: 1,
+      validation: score,
+      test: score,
+      command: null,
+    });
+    const ensemble = {
+      combine: 'mean-probabilities' as const,
+      validation: { ...score, split_seed: 42, fraction: 0.1, samples: 100 },
+      members: [member('a'), member('b')],
+    };
+    const published = await publish({
+      root,
+      name: 'pair',
+      sourceDir: source,
+      metadata: { ...metadataDraft(), ensemble },
+    });
+    expect(published.metadata.ensemble).toEqual(ensemble);
+    const file = path.join(root, 'pair', '1', 'metadata.json');
+    const json = JSON.parse(await readFile(file, 'utf8'));
+    json.ensemble.members = [member('a')];
+    await writeFile(file, JSON.stringify(json));
+    const entry = await readVersion(root, 'pair', 1);
+    expect(entry.status === 'invalid' && entry.problems.join()).toMatch(/ensemble\.members/);
+  });
+
   it('reports a version folder missing its model file', async () => {
     await rm(path.join(root, 'resnet152', '3', 'model.onnx'));
     const entry = await readVersion(root, 'resnet152', 3);

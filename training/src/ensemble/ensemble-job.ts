@@ -7,7 +7,7 @@
  * the ensemble's ONNX checked against its TF.js model and against the mean of the members' ONNX
  * outputs -> report -> atomic publish with `ensemble` in the metadata.
  */
-import { mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -146,6 +146,8 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
   log.info({ validation: validationSet.count, test: testSet.count }, 'pixels cached');
 
   const staging = await mkdtemp(path.join(os.tmpdir(), 'fer-ensemble-'));
+  // mkdtemp makes it owner-only, and publish copies the folder's mode into the version folder.
+  await chmod(staging, 0o755);
   try {
     const loaded = await Promise.all(members.map((m) => loadLayersModel(path.join(m.dir, TFJS_DIR))));
     const ensemble = await buildEnsemble(loaded, options.name);
