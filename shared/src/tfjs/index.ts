@@ -6,3 +6,4 @@
 export * from '../backend-names';
 export * from './backend';
 export * from './files';
+export * from './horizontal-flip';

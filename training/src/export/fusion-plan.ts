@@ -79,18 +79,21 @@ export function planFusions(layers: readonly Layer[], outputs: readonly tf.Symbo
   const batchNormInto = new Map<string, Layer>();
   const batchNormFolded = new Set<string>();
   for (const layer of layers) {
-    if (layer.inboundNodes.length !== 1) continue; // shared layers are refused by the exporter
-    const node = layer.inboundNodes[0];
+    // A shared layer folds only when every one of its applications can.
+    const nodes = layer.inboundNodes;
     const kind = layer.getClassName();
     if (kind === 'ZeroPadding2D' && isChannelsLast(layer)) {
-      const reader = onlyReader(map, node.outputTensors[0]);
-      if (reader && reader.inboundNodes.length === 1 && canTakePadding(reader)) paddingFolded.add(layer.name);
+      const readersOk = nodes.every((node) => {
+        const reader = onlyReader(map, node.outputTensors[0]);
+        return reader !== null && canTakePadding(reader);
+      });
+      if (readersOk) paddingFolded.add(layer.name);
     } else if (kind === 'BatchNormalization') {
-      const input = node.inputTensors[0];
-      const producer = input.sourceLayer;
+      const inputs = nodes.map((node) => node.inputTensors[0]);
+      const producer = inputs[0].sourceLayer;
       if (
-        producer.inboundNodes.length === 1 &&
-        onlyReader(map, input) === layer &&
+        inputs.every((input) => input.sourceLayer === producer && onlyReader(map, input) === layer) &&
+        producer.inboundNodes.length === nodes.length &&
         canFoldBatchNorm(producer, layer)
       ) {
         batchNormInto.set(producer.name, layer);

@@ -1,8 +1,10 @@
 /**
  * One translation per TF.js layer class, from the layer's config and weights to ONNX nodes. This is
  * the vocabulary our backbones are built from (ZeroPadding2D, Conv2D, BatchNormalization,
- * Activation, pooling, Add, Concatenate, GlobalAveragePooling2D, Dense), plus the few neighbours
- * that cost a line each (Flatten, DepthwiseConv2D, ReLU/LeakyReLU/ELU/Softmax layers, dropouts).
+ * Activation, pooling, Add, Concatenate, GlobalAveragePooling2D, Dense), the ensembles' Average
+ * and HorizontalFlip, plus the few neighbours that cost a line each (Flatten, DepthwiseConv2D,
+ * ReLU/LeakyReLU/ELU/Softmax layers, dropouts). A converter runs once per application of a layer;
+ * a shared layer's weights are stored once (OnnxGraph keeps one copy of a repeated initializer).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { attr, type AttributeValue, type OnnxGraph } from './onnx-graph';
@@ -168,7 +170,9 @@ function batchNormParams(bn: Layer) {
 /** Where a layer's result goes: its own output, or the output of the batch norm folded into it. */
 function resultTensor(ctx: LayerContext): { tensor: tf.SymbolicTensor; name: string; bn: Layer | undefined } {
   const bn = ctx.plan.batchNormInto.get(ctx.layer.name);
-  if (bn) return { tensor: bn.inboundNodes[0].outputTensors[0], name: bn.name, bn };
+  // A shared layer's application k feeds the batch norm's application that reads its output.
+  const node = bn?.inboundNodes.find((n) => n.inputTensors[0].id === ctx.outputs[0].id);
+  if (bn && node) return { tensor: node.outputTensors[0], name: bn.name, bn };
   return { tensor: ctx.outputs[0], name: ctx.layer.name, bn: undefined };
 }
 
@@ -446,6 +450,22 @@ function concatenate(ctx: LayerContext): void {
   ctx.values.define(ctx.outputs[0], layout, y);
 }
 
+/** Mirrors NHWC images left to right: a Gather of the width axis in reverse order. */
+function horizontalFlip(ctx: LayerContext): void {
+  const [x] = ctx.inputs;
+  const [, width] = spatial(ctx, x);
+  const layout = ctx.values.preferredLayout([x]);
+  const reversed = ctx.graph.int64Tensor(
+    `${ctx.layer.name}.indices`,
+    Array.from({ length: width }, (_, i) => width - 1 - i),
+  );
+  const [y] = ctx.graph.node('Gather', [ctx.values.get(x, layout), reversed], {
+    name: ctx.layer.name,
+    attributes: { axis: attr.int(layoutAxis(2, 4, layout)) },
+  });
+  ctx.values.define(ctx.outputs[0], layout, y);
+}
+
 function identity(ctx: LayerContext): void {
   ctx.values.alias(ctx.outputs[0], ctx.inputs[0]);
 }
@@ -473,6 +493,7 @@ export const LAYER_CONVERTERS: Readonly<Record<string, LayerConverter>> = {
   Minimum: (ctx) => merge(ctx, 'Min', false),
   Average: (ctx) => merge(ctx, 'Mean', false),
   Concatenate: concatenate,
+  HorizontalFlip: horizontalFlip,
   // Inference-time identities.
   Dropout: identity,
   SpatialDropout1D: identity,

@@ -4,6 +4,7 @@
  * to encode for models with tens of millions of weights), and the final ModelProto bytes.
  * It knows nothing about TF.js; the layer translation feeds it.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { onnx } from 'onnx-proto';
 
@@ -87,6 +88,8 @@ export class OnnxGraph {
   /** Value names and node names are separate namespaces in ONNX. */
   private readonly used = new Set<string>();
   private readonly nodeNames = new Set<string>();
+  /** Initializers by requested name and content: a layer applied twice asks for its weights twice. */
+  private readonly constants = new Map<string, string>();
 
   constructor(readonly name: string) {}
 
@@ -115,25 +118,26 @@ export class OnnxGraph {
     if (data.length !== expected) {
       throw new RangeError(`initializer ${name}: ${data.length} values for dims [${dims.join(', ')}]`);
     }
-    const unique = this.uniqueName(name);
-    this.initializers.push({
-      name: unique,
-      dims: [...dims],
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      rawData: littleEndianBytes(data),
-    });
-    return unique;
+    return this.constant(name, dims, onnx.TensorProto.DataType.FLOAT, littleEndianBytes(data));
   }
 
   /** Adds a 1-D int64 initializer (shapes, pads, axes) and returns its value name. */
   int64Tensor(name: string, values: readonly number[]): string {
+    const data = littleEndianBytes(BigInt64Array.from(values, (v) => BigInt(v)));
+    return this.constant(name, [values.length], onnx.TensorProto.DataType.INT64, data);
+  }
+
+  /**
+   * An initializer, stored once: the same name asked for again with the same contents (a shared
+   * layer, once per application) gets the first one's value name back.
+   */
+  private constant(name: string, dims: readonly number[], dataType: number, rawData: Uint8Array): string {
+    const key = `${name}|${dataType}|${dims.join(',')}|${createHash('sha256').update(rawData).digest('hex')}`;
+    const existing = this.constants.get(key);
+    if (existing !== undefined) return existing;
     const unique = this.uniqueName(name);
-    this.initializers.push({
-      name: unique,
-      dims: [values.length],
-      dataType: onnx.TensorProto.DataType.INT64,
-      rawData: littleEndianBytes(BigInt64Array.from(values, (v) => BigInt(v))),
-    });
+    this.initializers.push({ name: unique, dims: [...dims], dataType, rawData });
+    this.constants.set(key, unique);
     return unique;
   }
 

@@ -13,6 +13,8 @@ import { LAYER_CONVERTERS, UnsupportedLayerError } from './layer-converters';
 import { type Dim, OnnxGraph } from './onnx-graph';
 import { ValueTable } from './value-table';
 
+type Layer = tf.layers.Layer;
+
 export { UnsupportedLayerError } from './layer-converters';
 
 /** The opset we write: supported by every onnxruntime of the last years and by Triton. */
@@ -99,26 +101,26 @@ export function exportToOnnx(model: tf.LayersModel, options: OnnxExportOptions =
 
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const plan = planFusions(layers, model.outputs);
+  // Every application of every layer, translated once its inputs exist: a shared layer's later
+  // applications can come after layers that follow it in model.layers.
+  const pending: { layer: Layer; node: Layer['inboundNodes'][number] }[] = [];
   for (const layer of layers) {
     const className = layer.getClassName();
-    const converter = Object.hasOwn(LAYER_CONVERTERS, className) ? LAYER_CONVERTERS[className] : undefined;
-    if (!converter) {
+    if (!Object.hasOwn(LAYER_CONVERTERS, className)) {
       throw new UnsupportedLayerError(
         layer.name,
         className,
         `no translation for ${className}; supported: ${Object.keys(LAYER_CONVERTERS).join(', ')}`,
       );
     }
-    if (layer.inboundNodes.length !== 1) {
-      throw new UnsupportedLayerError(
-        layer.name,
-        className,
-        `the layer is applied ${layer.inboundNodes.length} times; the exporter needs each layer applied once`,
-      );
-    }
     if (plan.batchNormFolded.has(layer.name)) continue; // emitted with the layer it folds into
-    const node = layer.inboundNodes[0];
-    converter({
+    for (const node of layer.inboundNodes) pending.push({ layer, node });
+  }
+  while (pending.length > 0) {
+    const next = pending.findIndex(({ node }) => node.inputTensors.every((t) => values.has(t)));
+    if (next < 0) throw new Error(`internal: ${pending[0].layer.name} waits for a value no layer makes`);
+    const [{ layer, node }] = pending.splice(next, 1);
+    LAYER_CONVERTERS[layer.getClassName()]({
       layer,
       config: layer.getConfig() as Record<string, unknown>,
       inputs: node.inputTensors,

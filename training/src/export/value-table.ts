@@ -64,6 +64,11 @@ export class ValueTable {
     this.entries.set(tensor.id, { rank: tensor.shape.length, names: {}, deferred: padding });
   }
 
+  /** Whether the layer making `tensor` has been translated (as a value or a deferred padding). */
+  has(tensor: tf.SymbolicTensor): boolean {
+    return this.entries.has(tensor.id);
+  }
+
   deferredPadding(tensor: tf.SymbolicTensor): DeferredPadding | undefined {
     return this.require(tensor).deferred;
   }

@@ -55,7 +55,11 @@ export interface RunFacts {
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /** A markdown table; numbers right-aligned after the first column unless `align` is 'text'. */
-export function table(header: string[], rows: (string | number)[][], align: 'numbers' | 'text' = 'numbers'): string {
+export function table(
+  header: string[],
+  rows: (string | number)[][],
+  align: 'numbers' | 'text' = 'numbers',
+): string {
   const lines = [
     `| ${header.join(' | ')} |`,
     `|${header.map((_, i) => (i === 0 || align === 'text' ? '---' : '---:')).join('|')}|`,
