@@ -72,6 +72,8 @@ const splitScoreSchema = z.object({
 export const ensembleInfoSchema = z.object({
   /** The output is the mean of the members' probabilities (soft voting). */
   combine: z.literal('mean-probabilities'),
+  /** Whether every member also sees the mirror image of the input (test-time flip, in the model). */
+  mirror: z.boolean(),
   /** The validation images every member held out, and the ensemble's score on them. */
   validation: splitScoreSchema.extend({
     split_seed: z.number().int(),

@@ -156,6 +156,7 @@ describe('broken versions', () => {
     });
     const ensemble = {
       combine: 'mean-probabilities' as const,
+      mirror: true,
       validation: { ...score, split_seed: 42, fraction: 0.1, samples: 100 },
       members: [member('a'), member('b')],
     };

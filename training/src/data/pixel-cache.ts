@@ -54,6 +54,22 @@ export function imageAt(set: PixelSet, index: number): Uint8Array {
 }
 
 /**
+ * The same set with every image mirrored left to right (what a HorizontalFlip layer does to the
+ * model input, since normalization works pixel by pixel).
+ *
+ * @example const mirrored = mirrorSet(testSet); // same labels and ids
+ */
+export function mirrorSet(set: PixelSet): PixelSet {
+  const pixels = new Uint8Array(set.pixels.length);
+  const s = set.size;
+  for (let row = 0; row < set.count * s; row++) {
+    const start = row * s;
+    for (let x = 0; x < s; x++) pixels[start + x] = set.pixels[start + s - 1 - x];
+  }
+  return { ...set, pixels };
+}
+
+/**
  * Decodes and resizes every sample to the model's input size.
  *
  * @example const { set, skipped } = await cachePixels(train, spec, { onBadImage: 'skip' });

@@ -2,10 +2,11 @@
  * `npm run ensemble`: published models -> one new version whose output is the mean of theirs.
  *
  * members resolved and sha256-verified -> same preprocessing, family, dataset and validation split
- * checked -> TF.js ensemble built (ensemble-model.ts) -> tfjs/ + model.onnx -> every member and
- * the ensemble scored through onnxruntime on the shared validation images and the test split ->
- * the ensemble's ONNX checked against its TF.js model and against the mean of the members' ONNX
- * outputs -> report -> atomic publish with `ensemble` in the metadata.
+ * checked -> TF.js ensemble built (ensemble-model.ts; with `mirror`, every member also runs on the
+ * mirrored input) -> tfjs/ + model.onnx -> every member and the ensemble scored through
+ * onnxruntime on the shared validation images and the test split -> the ensemble's ONNX checked
+ * against its TF.js model and against the mean of the members' ONNX outputs (on the mirrored
+ * images too) -> report -> atomic publish with `ensemble` in the metadata.
  */
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -28,7 +29,7 @@ import { loadLayersModel, saveLayersModel } from '@fer/shared/tfjs';
 import { buildBatch } from '../data/batches';
 import { datasetFingerprint } from '../data/fingerprint';
 import { loadDataset, requireSplit } from '../data/load-dataset';
-import { cachePixels, type PixelSet } from '../data/pixel-cache';
+import { cachePixels, mirrorSet, type PixelSet } from '../data/pixel-cache';
 import { validationSplit } from '../data/stratified-split';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
@@ -150,7 +151,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
   await chmod(staging, 0o755);
   try {
     const loaded = await Promise.all(members.map((m) => loadLayersModel(path.join(m.dir, TFJS_DIR))));
-    const ensemble = await buildEnsemble(loaded, options.name);
+    const ensemble = await buildEnsemble(loaded, options.name, { mirror: options.mirror });
     for (const m of loaded) m.dispose();
     const onnxFile = path.join(staging, ONNX_FILE);
     let onnx;
@@ -170,12 +171,16 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       ensemble.dispose();
     }
 
-    const memberScores: { validation: Scored; test: Scored }[] = [];
+    const mirroredTest = options.mirror ? mirrorSet(testSet) : null;
+    const memberScores: { validation: Scored; test: Scored; mirroredTest: Scored | null }[] = [];
     for (const m of members) {
       const file = path.join(m.dir, ONNX_FILE);
       memberScores.push({
         validation: await scoreSet(file, validationSet, 'validation', spec, options.batchSize),
         test: await scoreSet(file, testSet, dataset.testSplit, spec, options.batchSize),
+        mirroredTest: mirroredTest
+          ? await scoreSet(file, mirroredTest, dataset.testSplit, spec, options.batchSize)
+          : null,
       });
     }
     const validation = await scoreSet(onnxFile, validationSet, 'validation', spec, options.batchSize);
@@ -186,8 +191,9 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       tfjsProbabilities,
       test.probabilities.subarray(0, tfjsProbabilities.length),
     );
+    const views = memberScores.flatMap((s) => (s.mirroredTest ? [s.test, s.mirroredTest] : [s.test]));
     const mean = test.probabilities.map(
-      (_, i) => memberScores.reduce((sum, s) => sum + s.test.probabilities[i], 0) / members.length,
+      (_, i) => views.reduce((sum, v) => sum + v.probabilities[i], 0) / views.length,
     );
     const meanMaxDiff = maxAbsDiff(mean, test.probabilities);
     if (parityMaxDiff > ONNX_PARITY_TOLERANCE || meanMaxDiff > ONNX_PARITY_TOLERANCE) {
@@ -226,6 +232,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
         command: ctx.command,
         dataset: { root: dataset.root, fingerprint },
         split,
+        mirror: options.mirror,
         members: memberFacts,
         validation: validation.metrics,
         test: test.metrics,
@@ -247,6 +254,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
     const score = (m: ModelMetrics) => ({ accuracy: m.accuracy, macro_f1: m.macro_f1 });
     const ensembleInfo: EnsembleInfo = {
       combine: 'mean-probabilities',
+      mirror: options.mirror,
       validation: {
         ...score(validation.metrics),
         split_seed: split.seed,

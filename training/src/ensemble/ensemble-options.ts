@@ -15,6 +15,9 @@ export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME
   --data DIR          the dataset the members were trained on: the ensemble is scored on the
                       validation images they all held out, and on the test split
   --name NAME         registry model name of the ensemble
+  --mirror            also run every member on the mirror image of each input and average
+                      those answers too (test-time flip, inside the model: twice the compute,
+                      no extra weights)
   --registry DIR      where the ensemble is published (models/)
   --batch-size N      images per onnxruntime call (64)
   --on-bad-image M    skip | fail (skip)`;
@@ -28,6 +31,8 @@ export interface EnsembleOptions {
   data: string;
   name: string;
   registry: string;
+  /** Average each member over the input and its mirror image as well. */
+  mirror: boolean;
   batchSize: number;
   onBadImage: BadImagePolicy;
 }
@@ -62,6 +67,7 @@ export function parseEnsembleArgs(
       data: { type: 'string' },
       name: { type: 'string' },
       registry: { type: 'string' },
+      mirror: { type: 'boolean', default: false },
       'batch-size': { type: 'string' },
       'on-bad-image': { type: 'string' },
     },
@@ -84,6 +90,7 @@ export function parseEnsembleArgs(
     registry: values.registry
       ? path.resolve(paths.cwd, values.registry)
       : path.join(paths.repoRoot, 'models'),
+    mirror: values.mirror ?? false,
     batchSize: batch,
     onBadImage,
   };

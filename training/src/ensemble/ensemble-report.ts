@@ -23,6 +23,8 @@ export interface EnsembleFacts {
   command: string | null;
   dataset: { root: string; fingerprint: string };
   split: { seed: number; fraction: number };
+  /** Each member also sees the mirror image of the input. */
+  mirror: boolean;
   members: readonly EnsembleMemberFacts[];
   validation: ModelMetrics;
   test: ModelMetrics;
@@ -50,7 +52,9 @@ export function renderEnsembleReport(f: EnsembleFacts): string {
     `# ${title}: ensemble of ${f.members.length} models`,
     '',
     `Test accuracy **${pct(f.test.accuracy)}**, macro-F1 **${pct(f.test.macro_f1)}** on ${f.test.samples} images of the held-out "${f.test.split}" split;` +
-      ` the output is the mean of the members' probabilities.`,
+      (f.mirror
+        ? ` the output is the mean of the members' probabilities on the image and on its mirror image.`
+        : ` the output is the mean of the members' probabilities.`),
     '',
     table(
       ['', ''],

@@ -7,7 +7,13 @@
  * Member i's layers are renamed `members.i.<name>` (torch's ModuleList spelling, like the
  * backbones' own torchvision paths); all members read the one shared `input` layer, and an
  * Average layer named after the members' common output gives the ensemble's output.
+ *
+ * With `mirror`, a HorizontalFlip layer `input.mirror` mirrors the input and every member is
+ * applied a second time to it, with the same weights (a second inbound node per layer): the
+ * average then runs over each member on the image and on its mirror image (test-time flip).
  */
+
+type InboundRef = [string, number, number, unknown];
 
 /** A layer of a Keras functional topology as TF.js's `model.toJSON(undefined, false)` writes it. */
 interface LayerJson {
@@ -15,7 +21,7 @@ interface LayerJson {
   class_name: string;
   config: Record<string, unknown> & { name: string };
   /** inbound_nodes[node][input] = [layerName, nodeIndex, tensorIndex, kwargs]. */
-  inbound_nodes: [string, number, number, unknown][][];
+  inbound_nodes: InboundRef[][];
 }
 
 interface FunctionalJson {
@@ -31,6 +37,14 @@ interface FunctionalJson {
 
 export class EnsembleTopologyError extends Error {
   override name = 'EnsembleTopologyError';
+}
+
+/** The layer that mirrors the input for the members' second applications. */
+export const MIRROR_LAYER = 'input.mirror';
+
+export interface MergeOptions {
+  /** Also apply every member to the mirrored input. */
+  mirror?: boolean;
 }
 
 /** The layer name a member's layer gets inside the ensemble. */
@@ -66,7 +80,11 @@ function inputShape(topology: FunctionalJson): string {
  * @throws EnsembleTopologyError for fewer than two members, several inputs or outputs, or members
  * whose input shapes or output layer names differ.
  */
-export function mergeTopologies(topologies: readonly unknown[], name: string): FunctionalJson {
+export function mergeTopologies(
+  topologies: readonly unknown[],
+  name: string,
+  options: MergeOptions = {},
+): FunctionalJson {
   if (topologies.length < 2)
     throw new EnsembleTopologyError(`an ensemble needs at least two members, got ${topologies.length}`);
   const members = topologies.map(functional);
@@ -88,32 +106,61 @@ export function mergeTopologies(topologies: readonly unknown[], name: string): F
 
   const inputLayer = first.config.layers.find((l) => l.name === inputName)!;
   const layers: LayerJson[] = [{ ...inputLayer, name: inputName, config: { ...inputLayer.config } }];
+  if (options.mirror) {
+    layers.push({
+      name: MIRROR_LAYER,
+      class_name: 'HorizontalFlip',
+      config: { name: MIRROR_LAYER, trainable: false },
+      inbound_nodes: [[[inputName, 0, 0, {}]]],
+    });
+  }
   members.forEach((member, i) => {
     const memberInput = member.config.input_layers[0][0];
     // The shared input keeps its name; every other reference moves into the member's namespace.
     const rename = (layer: string) => (layer === memberInput ? inputName : memberLayerName(i, layer));
     for (const layer of member.config.layers) {
       if (layer.name === memberInput) continue;
+      if (layer.inbound_nodes.length !== 1) {
+        throw new EnsembleTopologyError(
+          `member ${i}'s layer "${layer.name}" is applied ${layer.inbound_nodes.length} times; members need each layer applied once`,
+        );
+      }
+      const [node] = layer.inbound_nodes;
+      const direct = node.map(([source, nodeIndex, tensorIndex, kwargs]): InboundRef => [
+        rename(source),
+        nodeIndex,
+        tensorIndex,
+        kwargs,
+      ]);
+      // The second application reads the mirror where the first reads the input, and the
+      // second application (node 1) of every member layer where the first reads node 0.
+      const mirrored = node.map(([source, , tensorIndex, kwargs]): InboundRef =>
+        source === memberInput
+          ? [MIRROR_LAYER, 0, tensorIndex, kwargs]
+          : [rename(source), 1, tensorIndex, kwargs],
+      );
       layers.push({
         ...layer,
         name: rename(layer.name),
         config: { ...layer.config, name: rename(layer.name) },
-        inbound_nodes: layer.inbound_nodes.map((node) =>
-          node.map(([source, nodeIndex, tensorIndex, kwargs]) => [
-            rename(source),
-            nodeIndex,
-            tensorIndex,
-            kwargs,
-          ]),
-        ),
+        inbound_nodes: options.mirror ? [direct, mirrored] : [direct],
       });
     }
+  });
+  const averaged = members.flatMap((m, i): InboundRef[] => {
+    const output = memberLayerName(i, m.config.output_layers[0][0]);
+    return options.mirror
+      ? [
+          [output, 0, 0, {}],
+          [output, 1, 0, {}],
+        ]
+      : [[output, 0, 0, {}]];
   });
   layers.push({
     name: outputName,
     class_name: 'Average',
     config: { name: outputName, trainable: false },
-    inbound_nodes: [members.map((m, i) => [memberLayerName(i, m.config.output_layers[0][0]), 0, 0, {}])],
+    inbound_nodes: [averaged],
   });
   return {
     ...first,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { decodeGrayscale, defaultPreprocessSpec, toModelPixels } from '@fer/shared';
 import { DatasetError } from '../../src/data/dataset-errors';
 import { loadDataset } from '../../src/data/load-dataset';
-import { cachePixels, imageAt } from '../../src/data/pixel-cache';
+import { cachePixels, imageAt, mirrorSet } from '../../src/data/pixel-cache';
 import type { Sample } from '../../src/data/dataset-types';
 import { writeClassFolders } from '../helpers/synthetic-dataset';
 
@@ -60,5 +60,24 @@ describe('cachePixels', () => {
     const sample: Sample = { id: 'row-1', label: 2, source: { kind: 'pixels', width: 48, height: 48, data } };
     const { set } = await cachePixels([sample], spec, { onBadImage: 'fail' });
     expect(imageAt(set, 0)).toEqual(await toModelPixels({ width: 48, height: 48, data }, spec));
+  });
+});
+
+describe('mirrorSet', () => {
+  it('mirrors every row of every image and keeps labels and ids', () => {
+    const set = {
+      size: 3,
+      count: 2,
+      pixels: Uint8Array.from({ length: 18 }, (_, i) => i),
+      labels: Int32Array.from([4, 1]),
+      ids: ['a', 'b'],
+    };
+    const mirrored = mirrorSet(set);
+    expect(Array.from(mirrored.pixels)).toEqual([
+      2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9, 14, 13, 12, 17, 16, 15,
+    ]);
+    expect(mirrored.labels).toBe(set.labels);
+    expect(mirrored.ids).toBe(set.ids);
+    expect(Array.from(set.pixels.subarray(0, 3))).toEqual([0, 1, 2]); // the input is not changed
   });
 });

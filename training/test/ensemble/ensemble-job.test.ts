@@ -104,6 +104,7 @@ describe('runEnsemble', () => {
       expect(metadata.preprocessing).toEqual(memberMetadata[0].preprocessing);
       const info = metadata.ensemble!;
       expect(info.combine).toBe('mean-probabilities');
+      expect(info.mirror).toBe(false);
       expect(info.members.map((m) => [m.name, m.version, m.seed])).toEqual([
         ['a', 1, 1],
         ['b', 1, 2],
@@ -134,6 +135,43 @@ describe('runEnsemble', () => {
       expect(report).toContain('# abc: ensemble of 3 models'); // written before publish assigns the number
       expect(report).toMatch(/\| a@1 \| [\d.]+% \|/);
       expect(report).toContain('![confusion matrix](confusion.svg)');
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'with --mirror, averages each member over the image and its mirror image',
+    async () => {
+      const argv = [...ensembleArgs(['a@1', 'b@1'], 'ab-mirror'), '--mirror'];
+      const result = await runEnsemble(parseEnsembleArgs(argv, paths), {
+        log: silentLogger(),
+        command: null,
+        codeRevision: null,
+      });
+      const metadata = await metadataOf(path.join(tmp, 'models'), 'ab-mirror');
+      expect(metadata.ensemble?.mirror).toBe(true);
+      expect(result.test.samples).toBe(24);
+      // Row-mirrored inputs for the members: input element (n, y, x, c) <- (n, y, 31 - x, c).
+      const batch = new Float32Array(2 * 32 * 32 * 3).map((_, i) => Math.cos(i * 0.11) * 2);
+      const mirrored = batch.map((_, i) => {
+        const x = Math.floor(i / 3) % 32;
+        return batch[i + (31 - 2 * x) * 3];
+      });
+      const run = async (file: string, input: Float32Array) => {
+        const session = await ort.InferenceSession.create(file);
+        const out = await session.run({ input: new ort.Tensor('float32', input, [2, 32, 32, 3]) });
+        await session.release();
+        return out.probabilities.data as Float32Array;
+      };
+      const member = (m: string) => path.join(tmp, 'members', m, '1', ONNX_FILE);
+      const views = [
+        await run(member('a'), batch),
+        await run(member('a'), mirrored),
+        await run(member('b'), batch),
+        await run(member('b'), mirrored),
+      ];
+      const got = await run(path.join(tmp, 'models', 'ab-mirror', '1', ONNX_FILE), batch);
+      got.forEach((v, i) => expect(v).toBeCloseTo(views.reduce((sum, w) => sum + w[i], 0) / 4, 5));
     },
     TIMEOUT_MS,
   );

@@ -1,6 +1,7 @@
 // The ensemble of real (small) backbones: its output is the members' mean, and its ONNX export
 // computes the same thing.
 import * as tf from '@tensorflow/tfjs';
+import { onnx } from 'onnx-proto';
 import { selectBackend } from '@fer/shared/tfjs';
 import { buildBackbone } from '../../src/backbones';
 import { buildEnsemble } from '../../src/ensemble/ensemble-model';
@@ -70,6 +71,56 @@ describe('buildEnsemble', () => {
     input.dispose();
     await session.release();
     expect(fromOrt.dims).toEqual([3, 6]);
+    expect(maxAbsDiff(fromOrt.data, fromTfjs)).toBeLessThan(PARITY_TOLERANCE);
+  });
+});
+
+describe('buildEnsemble with mirror', () => {
+  const members: tf.LayersModel[] = [];
+  let ensemble: tf.LayersModel;
+
+  beforeAll(async () => {
+    members.push(member('resnet-tiny', 1), member('densenet-tiny', 3));
+    ensemble = await buildEnsemble(members, 'mirrored', { mirror: true });
+  });
+  afterAll(() => {
+    for (const m of [...members, ensemble]) m.dispose();
+  });
+
+  it('averages every member over the image and its mirror image, with one copy of the weights', () => {
+    const input = randomInput(ensemble, 3, 21);
+    const mirrored = tf.reverse(input, 2);
+    const outputs = members.flatMap((m) => [runTfjs(m, input), runTfjs(m, mirrored)]);
+    const mean = outputs[0].map((_, i) => outputs.reduce((sum, o) => sum + o[i], 0) / outputs.length);
+    const got = runTfjs(ensemble, input);
+    // A mirrored input gives the same answer: the average is symmetric in the two views.
+    const gotMirrored = runTfjs(ensemble, mirrored);
+    tf.dispose([input, mirrored]);
+    expect(maxAbsDiff(got, mean)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(got, gotMirrored)).toBeLessThan(1e-6);
+    // The views differ for a random input, so an average that skipped the mirror would fail above.
+    expect(maxAbsDiff(outputs[0], outputs[1])).toBeGreaterThan(1e-4);
+    expect(ensemble.countParams()).toBe(members[0].countParams() + members[1].countParams());
+    expect(ensemble.getLayer('members.0.conv1').inboundNodes).toHaveLength(2);
+  });
+
+  it('exports to ONNX with the same probabilities and each weight stored once', async () => {
+    const plain = await buildEnsemble(members, 'plain');
+    const single = exportToOnnx(plain);
+    plain.dispose();
+    const { bytes, stats } = exportToOnnx(ensemble);
+    // The mirror's second pass adds nodes but no weights (just the mirror's index list).
+    expect(stats.initializers).toBe(single.stats.initializers + 1);
+    const weightBytes = (model: Uint8Array) =>
+      onnx.ModelProto.decode(model).graph!.initializer!.reduce((sum, t) => sum + (t.rawData?.length ?? 0), 0);
+    expect(weightBytes(bytes)).toBe(weightBytes(single.bytes) + SIZE * 8); // + int64 indices of the width
+    expect(stats.foldedBatchNorms).toBe(single.stats.foldedBatchNorms);
+    const session = await ortSession(bytes);
+    const input = randomInput(ensemble, 3, 22);
+    const fromOrt = await runOrt(session, input);
+    const fromTfjs = runTfjs(ensemble, input);
+    input.dispose();
+    await session.release();
     expect(maxAbsDiff(fromOrt.data, fromTfjs)).toBeLessThan(PARITY_TOLERANCE);
   });
 });
