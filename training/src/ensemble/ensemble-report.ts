@@ -4,7 +4,7 @@
  * function of the facts.
  */
 import type { ModelMetrics } from '@fer/shared';
-import { table } from '../report/report-markdown';
+import { perClassTable, table } from '../report/report-markdown';
 
 export interface EnsembleMemberFacts {
   label: string;
@@ -40,7 +40,6 @@ const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
  */
 export function renderEnsembleReport(f: EnsembleFacts): string {
   const title = f.version === null ? f.name : `${f.name} v${f.version}`;
-  const classes = Object.keys(f.test.per_class);
   const scoreRow = (label: string, v: ModelMetrics, t: ModelMetrics) => [
     label,
     pct(v.accuracy),
@@ -94,13 +93,7 @@ export function renderEnsembleReport(f: EnsembleFacts): string {
     '',
     '## Test results of the ensemble',
     '',
-    table(
-      ['class', 'precision', 'recall', 'F1', 'support'],
-      classes.map((c) => {
-        const m = f.test.per_class[c];
-        return [c, pct(m.precision), pct(m.recall), pct(m.f1), m.support];
-      }),
-    ),
+    perClassTable(f.test),
     '',
     `![confusion matrix](${f.confusionChart})`,
     '',

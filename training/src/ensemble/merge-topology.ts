@@ -78,7 +78,7 @@ function inputShape(topology: FunctionalJson): string {
  * const json = mergeTopologies([a.toJSON(undefined, false), b.toJSON(undefined, false)], 'ensemble');
  * const model = await tf.models.modelFromJSON(json as tf.io.ModelJSON['modelTopology']);
  * @throws EnsembleTopologyError for fewer than two members, several inputs or outputs, or members
- * whose input shapes or output layer names differ.
+ * whose input shapes or output layer names differ, or a member layer applied more than once.
  */
 export function mergeTopologies(
   topologies: readonly unknown[],

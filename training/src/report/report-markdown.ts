@@ -68,6 +68,20 @@ export function table(
   return lines.join('\n');
 }
 
+/** Precision, recall, F1 and support of every class, as a markdown table. */
+export function perClassTable(metrics: ModelMetrics): string {
+  return table(
+    ['class', 'precision', 'recall', 'F1', 'support'],
+    Object.entries(metrics.per_class).map(([c, m]) => [
+      c,
+      pct(m.precision),
+      pct(m.recall),
+      pct(m.f1),
+      m.support,
+    ]),
+  );
+}
+
 function countsTable(counts: Record<string, Record<string, number>>): string {
   const splits = Object.keys(counts);
   const classes = [...new Set(splits.flatMap((s) => Object.keys(counts[s])))];
@@ -174,13 +188,7 @@ export function renderReport(f: RunFacts): string {
     '',
     '## Test results',
     '',
-    table(
-      ['class', 'precision', 'recall', 'F1', 'support'],
-      classes.map((c) => {
-        const m = f.test.per_class[c];
-        return [c, pct(m.precision), pct(m.recall), pct(m.f1), m.support];
-      }),
-    ),
+    perClassTable(f.test),
     '',
     `![confusion matrix](${f.charts.confusion})`,
     '',
