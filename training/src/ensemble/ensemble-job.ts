@@ -26,25 +26,21 @@ import {
   type VersionEntry,
 } from '@fer/shared';
 import { loadLayersModel, saveLayersModel } from '@fer/shared/tfjs';
-import { buildBatch } from '../data/batches';
 import { datasetFingerprint } from '../data/fingerprint';
 import { loadDataset, requireSplit } from '../data/load-dataset';
 import { cachePixels, mirrorSet, type PixelSet } from '../data/pixel-cache';
 import { validationSplit } from '../data/stratified-split';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
+import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
 import { argmaxRows, classificationMetrics } from '../metrics/classification';
 import { confusionSpec } from '../report/confusion-chart';
 import { writeChart } from '../report/render-chart';
 import type { Logger } from '../train/logger';
-import { ONNX_PARITY_TOLERANCE } from '../train/train-job';
 import { buildEnsemble } from './ensemble-model';
 import { renderEnsembleReport, type EnsembleMemberFacts } from './ensemble-report';
 import type { EnsembleOptions } from './ensemble-options';
 import { EnsembleMemberError, sharedSplit } from './member-split';
-
-/** Test images compared between the ensemble's TF.js model and its ONNX export. */
-const PARITY_IMAGES = 64;
 
 export interface EnsembleContext {
   log: Logger;
@@ -88,27 +84,18 @@ interface Scored {
   metrics: ModelMetrics;
 }
 
-async function scoreSet(
+/** Opens a model file in onnxruntime for `use`, and closes it after. */
+async function withClassifier<T>(
   onnxFile: string,
-  set: PixelSet,
-  split: string,
-  spec: RegistryEntry['metadata']['preprocessing'],
-  batchSize: number,
-): Promise<Scored> {
-  const classifier = await OnnxClassifier.load(onnxFile, spec.input_size, NUM_CLASSES);
+  inputSize: number,
+  use: (classifier: OnnxClassifier) => Promise<T>,
+): Promise<T> {
+  const classifier = await OnnxClassifier.load(onnxFile, inputSize, NUM_CLASSES);
   try {
-    const probabilities = await classifier.classifySet(set, spec, batchSize);
-    const metrics = classificationMetrics(set.labels, argmaxRows(probabilities, NUM_CLASSES), CLASSES, split);
-    return { probabilities, metrics };
+    return await use(classifier);
   } finally {
     await classifier.dispose();
   }
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
 }
 
 /**
@@ -159,8 +146,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
     try {
       await saveLayersModel(ensemble, path.join(staging, TFJS_DIR));
       onnx = await writeOnnxModel(ensemble, onnxFile);
-      const indices = Int32Array.from({ length: Math.min(PARITY_IMAGES, testSet.count) }, (_, i) => i);
-      const batch = buildBatch(testSet, indices, spec);
+      const batch = parityBatch(testSet, spec);
       const y = tf.tidy(
         () =>
           ensemble.predict(tf.tensor4d(batch.x, [batch.n, spec.input_size, spec.input_size, 3])) as tf.Tensor,
@@ -171,26 +157,39 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       ensemble.dispose();
     }
 
+    const scoreOn = async (classifier: OnnxClassifier, set: PixelSet, split: string): Promise<Scored> => {
+      const probabilities = await classifier.classifySet(set, spec, options.batchSize);
+      const metrics = classificationMetrics(
+        set.labels,
+        argmaxRows(probabilities, NUM_CLASSES),
+        CLASSES,
+        split,
+      );
+      return { probabilities, metrics };
+    };
     const mirroredTest = options.mirror ? mirrorSet(testSet) : null;
     const memberScores: { validation: Scored; test: Scored; mirroredTest: Scored | null }[] = [];
     for (const m of members) {
-      const file = path.join(m.dir, ONNX_FILE);
-      memberScores.push({
-        validation: await scoreSet(file, validationSet, 'validation', spec, options.batchSize),
-        test: await scoreSet(file, testSet, dataset.testSplit, spec, options.batchSize),
-        mirroredTest: mirroredTest
-          ? await scoreSet(file, mirroredTest, dataset.testSplit, spec, options.batchSize)
-          : null,
-      });
+      memberScores.push(
+        await withClassifier(path.join(m.dir, ONNX_FILE), spec.input_size, async (classifier) => ({
+          validation: await scoreOn(classifier, validationSet, 'validation'),
+          test: await scoreOn(classifier, testSet, dataset.testSplit),
+          mirroredTest: mirroredTest ? await scoreOn(classifier, mirroredTest, dataset.testSplit) : null,
+        })),
+      );
     }
-    const validation = await scoreSet(onnxFile, validationSet, 'validation', spec, options.batchSize);
-    const test = await scoreSet(onnxFile, testSet, dataset.testSplit, spec, options.batchSize);
+    const { validation, test, latency } = await withClassifier(
+      onnxFile,
+      spec.input_size,
+      async (classifier) => ({
+        validation: await scoreOn(classifier, validationSet, 'validation'),
+        test: await scoreOn(classifier, testSet, dataset.testSplit),
+        latency: await classifier.latencyMs(),
+      }),
+    );
 
     // The export must compute what the TF.js model computes, and that must be the members' mean.
-    const parityMaxDiff = maxAbsDiff(
-      tfjsProbabilities,
-      test.probabilities.subarray(0, tfjsProbabilities.length),
-    );
+    const parityMaxDiff = maxAbsDiff(tfjsProbabilities, test.probabilities);
     const views = memberScores.flatMap((s) => (s.mirroredTest ? [s.test, s.mirroredTest] : [s.test]));
     const mean = test.probabilities.map(
       (_, i) => views.reduce((sum, v) => sum + v.probabilities[i], 0) / views.length,
@@ -201,8 +200,6 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
         `the ensemble's ONNX export differs from its TF.js model by ${parityMaxDiff} and from the members' mean by ${meanMaxDiff} (limit ${ONNX_PARITY_TOLERANCE})`,
       );
     }
-    const classifier = await OnnxClassifier.load(onnxFile, spec.input_size, NUM_CLASSES);
-    const latency = await classifier.latencyMs().finally(() => classifier.dispose());
     log.info({ parityMaxDiff, meanMaxDiff, latencyMs: latency, ...onnx.stats }, 'ONNX export checked');
 
     const memberFacts: EnsembleMemberFacts[] = members.map((m, i) => ({

@@ -31,7 +31,6 @@ import {
   resolveBackbone,
 } from '../backbones';
 import { defaultAugment } from '../data/augment';
-import { buildBatch } from '../data/batches';
 import { datasetFingerprint } from '../data/fingerprint';
 import {
   assertEveryClassPresent,
@@ -46,6 +45,7 @@ import { Rng } from '../data/rng';
 import { stratifiedSample, validationSplit } from '../data/stratified-split';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
+import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
 import { argmaxRows, classificationMetrics } from '../metrics/classification';
 import { formatMetrics } from '../metrics/format-metrics';
 import { confusionSpec } from '../report/confusion-chart';
@@ -67,10 +67,6 @@ import { predictSet } from './predict';
 import type { ProgressFactory } from './progress';
 import type { TrainOptions } from './train-options';
 
-/** Images compared between the TF.js model and its ONNX export before publishing. */
-const PARITY_IMAGES = 64;
-/** Largest probability difference accepted between TF.js and onnxruntime (float32, BN folded). */
-export const ONNX_PARITY_TOLERANCE = 1e-3;
 const PUBLISHED_FILE = 'published.json';
 
 export interface JobContext {
@@ -287,13 +283,8 @@ export async function trainOne(
     const classifier = await OnnxClassifier.load(onnxFile, spec.input_size, NUM_CLASSES);
     let latency: number;
     try {
-      const n = Math.min(PARITY_IMAGES, testCache.set.count);
-      const indices = Int32Array.from({ length: n }, (_, i) => i);
-      const batch = buildBatch(testCache.set, indices, spec);
-      const fromOnnx = await classifier.run(batch.x, batch.n);
-      let maxDiff = 0;
-      for (let i = 0; i < fromOnnx.length; i++)
-        maxDiff = Math.max(maxDiff, Math.abs(fromOnnx[i] - probabilities[i]));
+      const batch = parityBatch(testCache.set, spec);
+      const maxDiff = maxAbsDiff(await classifier.run(batch.x, batch.n), probabilities);
       if (maxDiff > ONNX_PARITY_TOLERANCE) {
         throw new Error(
           `the ONNX export differs from the TF.js model by ${maxDiff} (limit ${ONNX_PARITY_TOLERANCE})`,
@@ -301,7 +292,7 @@ export async function trainOne(
       }
       latency = await classifier.latencyMs();
       log.info(
-        { parityImages: n, maxProbabilityDiff: maxDiff, latencyMs: latency, ...onnx.stats },
+        { parityImages: batch.n, maxProbabilityDiff: maxDiff, latencyMs: latency, ...onnx.stats },
         'ONNX export checked',
       );
     } finally {
