@@ -8,13 +8,12 @@ import path from 'node:path';
 import { selectTrainingBackend } from '../backend';
 import { runEnsemble } from '../ensemble/ensemble-job';
 import { ENSEMBLE_USAGE, parseEnsembleArgs } from '../ensemble/ensemble-options';
-import { formatMetrics } from '../metrics/format-metrics';
+import { formatMetrics, pct } from '../metrics/format-metrics';
 import { table } from '../report/report-markdown';
 import { codeRevision } from '../train/code-revision';
 import { createLogger } from '../train/logger';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

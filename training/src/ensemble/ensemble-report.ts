@@ -4,6 +4,7 @@
  * function of the facts.
  */
 import type { ModelMetrics } from '@fer/shared';
+import { pct } from '../metrics/format-metrics';
 import { perClassTable, table } from '../report/report-markdown';
 
 export interface EnsembleMemberFacts {
@@ -32,8 +33,6 @@ export interface EnsembleFacts {
   onnx: { bytes: number; opset: number; latencyMsPerImage: number; parityMaxDiff: number };
   confusionChart: string;
 }
-
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /**
  * @example await writeFile(path.join(reportDir, 'report.md'), renderEnsembleReport(facts));

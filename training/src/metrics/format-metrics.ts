@@ -10,7 +10,8 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+/** A share as a percentage with one decimal: 0.6762 -> '67.6%'. */
+export const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /**
  * Summary line, per-class table and confusion matrix.

@@ -4,6 +4,7 @@
  * training time, throughput, model size, inference latency).
  */
 import type * as vl from 'vega-lite';
+import { pct } from '../metrics/format-metrics';
 import { formatDuration } from './format-duration';
 
 export interface ComparisonRow {
@@ -36,8 +37,6 @@ export const ORIGINAL_STUDY: readonly { backbone: string; accuracy: number; note
   { backbone: 'resnet152', accuracy: 0.534, note: 'final epoch' },
   { backbone: 'densenet161', accuracy: 0.325, note: 'final epoch (0.437 at its best epoch)' },
 ];
-
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 function row(cells: (string | number)[]): string {
   return `| ${cells.join(' | ')} |`;

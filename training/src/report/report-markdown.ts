@@ -4,6 +4,7 @@
  */
 import type { ModelMetrics } from '@fer/shared';
 import type { EpochRecord } from '../train/epoch-log';
+import { pct } from '../metrics/format-metrics';
 import { formatDuration } from './format-duration';
 
 export interface RunFacts {
@@ -51,8 +52,6 @@ export interface RunFacts {
   onnx: { bytes: number; opset: number; latencyMsPerImage: number | null };
   charts: { curves: string; confusion: string };
 }
-
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /** A markdown table; numbers right-aligned after the first column unless `align` is 'text'. */
 export function table(
