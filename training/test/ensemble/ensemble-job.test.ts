@@ -82,15 +82,26 @@ const ensembleArgs = (members: string[], name = 'abc') => [
   'models',
 ];
 
+/** `npm run ensemble -- ARGV` from the test folder, without a recorded command. */
+const ensembleWith = (argv: string[], command: string | null = null) =>
+  runEnsemble(parseEnsembleArgs(argv, paths), { log: silentLogger(), command, codeRevision: null });
+
+/** Probabilities of a model file for `n` NHWC 32-px images. */
+async function runOnnx(file: string, input: Float32Array, n: number): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(file);
+  try {
+    const out = await session.run({ input: new ort.Tensor('float32', input, [n, 32, 32, 3]) });
+    return out.probabilities.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
 describe('runEnsemble', () => {
   it(
     'publishes a version whose ONNX output is the mean of the members, with their scores',
     async () => {
-      const result = await runEnsemble(parseEnsembleArgs(ensembleArgs(['a@1', 'b@1', 'c@1']), paths), {
-        log: silentLogger(),
-        command: 'npm run ensemble -- ...',
-        codeRevision: null,
-      });
+      const result = await ensembleWith(ensembleArgs(['a@1', 'b@1', 'c@1']), 'npm run ensemble -- ...');
       expect(result.version).toBe(1);
       const metadata = await metadataOf(path.join(tmp, 'models'), 'abc');
       expect(metadata.training).toBeNull();
@@ -118,17 +129,11 @@ describe('runEnsemble', () => {
 
       // Run the published file and the members' files on the same batch: mean of three.
       const batch = new Float32Array(5 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.37) * 2);
-      const run = async (file: string) => {
-        const session = await ort.InferenceSession.create(file);
-        const out = await session.run({ input: new ort.Tensor('float32', batch, [5, 32, 32, 3]) });
-        await session.release();
-        return out.probabilities.data as Float32Array;
-      };
       const dir = path.join(tmp, 'models', 'abc', '1');
       const outputs = await Promise.all(
-        ['a', 'b', 'c'].map((m) => run(path.join(tmp, 'members', m, '1', ONNX_FILE))),
+        ['a', 'b', 'c'].map((m) => runOnnx(path.join(tmp, 'members', m, '1', ONNX_FILE), batch, 5)),
       );
-      const got = await run(path.join(dir, ONNX_FILE));
+      const got = await runOnnx(path.join(dir, ONNX_FILE), batch, 5);
       got.forEach((v, i) => expect(v).toBeCloseTo((outputs[0][i] + outputs[1][i] + outputs[2][i]) / 3, 5));
 
       const report = await readFile(path.join(dir, REPORT_DIR, 'report.md'), 'utf8');
@@ -143,11 +148,7 @@ describe('runEnsemble', () => {
     'with --mirror, averages each member over the image and its mirror image',
     async () => {
       const argv = [...ensembleArgs(['a@1', 'b@1'], 'ab-mirror'), '--mirror'];
-      const result = await runEnsemble(parseEnsembleArgs(argv, paths), {
-        log: silentLogger(),
-        command: null,
-        codeRevision: null,
-      });
+      const result = await ensembleWith(argv);
       const metadata = await metadataOf(path.join(tmp, 'models'), 'ab-mirror');
       expect(metadata.ensemble?.mirror).toBe(true);
       expect(result.test.samples).toBe(24);
@@ -157,54 +158,36 @@ describe('runEnsemble', () => {
         const x = Math.floor(i / 3) % 32;
         return batch[i + (31 - 2 * x) * 3];
       });
-      const run = async (file: string, input: Float32Array) => {
-        const session = await ort.InferenceSession.create(file);
-        const out = await session.run({ input: new ort.Tensor('float32', input, [2, 32, 32, 3]) });
-        await session.release();
-        return out.probabilities.data as Float32Array;
-      };
       const member = (m: string) => path.join(tmp, 'members', m, '1', ONNX_FILE);
       const views = [
-        await run(member('a'), batch),
-        await run(member('a'), mirrored),
-        await run(member('b'), batch),
-        await run(member('b'), mirrored),
+        await runOnnx(member('a'), batch, 2),
+        await runOnnx(member('a'), mirrored, 2),
+        await runOnnx(member('b'), batch, 2),
+        await runOnnx(member('b'), mirrored, 2),
       ];
-      const got = await run(path.join(tmp, 'models', 'ab-mirror', '1', ONNX_FILE), batch);
+      const got = await runOnnx(path.join(tmp, 'models', 'ab-mirror', '1', ONNX_FILE), batch, 2);
       got.forEach((v, i) => expect(v).toBeCloseTo(views.reduce((sum, w) => sum + w[i], 0) / 4, 5));
     },
     TIMEOUT_MS,
   );
 
   it('refuses members that held out different validation images', async () => {
-    await expect(
-      runEnsemble(parseEnsembleArgs(ensembleArgs(['a@1', 'other-split@1'], 'x'), paths), {
-        log: silentLogger(),
-        command: null,
-        codeRevision: null,
-      }),
-    ).rejects.toThrow(
+    await expect(ensembleWith(ensembleArgs(['a@1', 'other-split@1'], 'x'))).rejects.toThrow(
       /other-split@1 held out validation split \(seed 4, fraction 0.1\), a@1 held out \(seed 9/,
     );
   });
 
   it('refuses members that read their input differently', async () => {
-    await expect(
-      runEnsemble(parseEnsembleArgs(ensembleArgs(['a@1', 'wider-input@1'], 'x'), paths), {
-        log: silentLogger(),
-        command: null,
-        codeRevision: null,
-      }),
-    ).rejects.toThrow(/wider-input@1 preprocesses differently from a@1/);
+    await expect(ensembleWith(ensembleArgs(['a@1', 'wider-input@1'], 'x'))).rejects.toThrow(
+      /wider-input@1 preprocesses differently from a@1/,
+    );
   });
 
   it('refuses another dataset than the members were trained on', async () => {
     const other = path.join(tmp, 'other-data');
     await writeKaggleDataset(other, { train: 12, test: 4, seed: 6, format: 'png' });
     const argv = ensembleArgs(['a@1', 'b@1'], 'x').map((a) => (a === 'data' ? 'other-data' : a));
-    await expect(
-      runEnsemble(parseEnsembleArgs(argv, paths), { log: silentLogger(), command: null, codeRevision: null }),
-    ).rejects.toThrow(/is not the dataset the members were trained on/);
+    await expect(ensembleWith(argv)).rejects.toThrow(/is not the dataset the members were trained on/);
   });
 });
 

@@ -7,14 +7,7 @@ import { buildBackbone } from '../../src/backbones';
 import { buildEnsemble } from '../../src/ensemble/ensemble-model';
 import { EnsembleTopologyError, mergeTopologies } from '../../src/ensemble/merge-topology';
 import { exportToOnnx } from '../../src/export/onnx';
-import {
-  maxAbsDiff,
-  ortSession,
-  PARITY_TOLERANCE,
-  randomInput,
-  runOrt,
-  runTfjs,
-} from '../export/parity-helpers';
+import { bothRuntimes, maxAbsDiff, PARITY_TOLERANCE, randomInput, runTfjs } from '../export/parity-helpers';
 
 const SIZE = 32;
 const member = (config: string, seed: number, inputSize = SIZE) =>
@@ -63,13 +56,12 @@ describe('buildEnsemble', () => {
   });
 
   it('exports to ONNX with the same probabilities', async () => {
-    const { bytes } = exportToOnnx(ensemble);
-    const session = await ortSession(bytes);
-    const input = randomInput(ensemble, 3, 12);
-    const fromOrt = await runOrt(session, input);
-    const fromTfjs = runTfjs(ensemble, input);
-    input.dispose();
-    await session.release();
+    const { onnx: fromOrt, tfjs: fromTfjs } = await bothRuntimes(
+      ensemble,
+      exportToOnnx(ensemble).bytes,
+      3,
+      12,
+    );
     expect(fromOrt.dims).toEqual([3, 6]);
     expect(maxAbsDiff(fromOrt.data, fromTfjs)).toBeLessThan(PARITY_TOLERANCE);
   });
@@ -115,12 +107,7 @@ describe('buildEnsemble with mirror', () => {
       onnx.ModelProto.decode(model).graph!.initializer!.reduce((sum, t) => sum + (t.rawData?.length ?? 0), 0);
     expect(weightBytes(bytes)).toBe(weightBytes(single.bytes) + SIZE * 8); // + int64 indices of the width
     expect(stats.foldedBatchNorms).toBe(single.stats.foldedBatchNorms);
-    const session = await ortSession(bytes);
-    const input = randomInput(ensemble, 3, 22);
-    const fromOrt = await runOrt(session, input);
-    const fromTfjs = runTfjs(ensemble, input);
-    input.dispose();
-    await session.release();
+    const { onnx: fromOrt, tfjs: fromTfjs } = await bothRuntimes(ensemble, bytes, 3, 22);
     expect(maxAbsDiff(fromOrt.data, fromTfjs)).toBeLessThan(PARITY_TOLERANCE);
   });
 });

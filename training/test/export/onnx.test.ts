@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import { selectBackend } from '@fer/shared/tfjs';
 import { exportSource, exportToOnnx, ONNX_OPSET, UnsupportedLayerError } from '../../src/export/onnx';
-import { maxAbsDiff, ortSession, PARITY_TOLERANCE, randomInput, runOrt, runTfjs } from './parity-helpers';
+import {
+  bothRuntimes,
+  maxAbsDiff,
+  ortSession,
+  PARITY_TOLERANCE,
+  randomInput,
+  runOrt,
+} from './parity-helpers';
 
 type Sym = tf.SymbolicTensor;
 const SIZE = 20;
@@ -173,13 +180,9 @@ describe('exportToOnnx on the backbone vocabulary', () => {
   afterAll(() => model.dispose());
 
   it.each([1, 5])('gives TF.js probabilities at batch %i', async (batch) => {
-    const session = await ortSession(bytes);
-    const x = randomInput(model, batch, batch);
-    const got = await runOrt(session, x);
+    const { onnx: got, tfjs } = await bothRuntimes(model, bytes, batch, batch);
     expect(got.dims).toEqual([batch, 6]);
-    expect(maxAbsDiff(got.data, runTfjs(model, x))).toBeLessThanOrEqual(PARITY_TOLERANCE);
-    x.dispose();
-    await session.release();
+    expect(maxAbsDiff(got.data, tfjs)).toBeLessThanOrEqual(PARITY_TOLERANCE);
   });
 
   it('has the registry interface: NHWC input with a dynamic batch, probabilities output, opset and source', () => {
@@ -236,14 +239,9 @@ describe('exportToOnnx beyond the vocabulary', () => {
       const model = extrasModel();
       const { bytes, stats } = exportToOnnx(model);
       expect(stats.foldedBatchNorms).toBe(1); // bn.dense into hidden; bn.unfolded follows an add
-      const session = await ortSession(bytes);
-      const x = randomInput(model, batch, 100 + batch);
-      expect(maxAbsDiff((await runOrt(session, x)).data, runTfjs(model, x))).toBeLessThanOrEqual(
-        PARITY_TOLERANCE,
-      );
-      x.dispose();
+      const { onnx, tfjs } = await bothRuntimes(model, bytes, batch, 100 + batch);
+      expect(maxAbsDiff(onnx.data, tfjs)).toBeLessThanOrEqual(PARITY_TOLERANCE);
       model.dispose();
-      await session.release();
     },
   );
 
@@ -264,14 +262,9 @@ describe('exportToOnnx beyond the vocabulary', () => {
         }),
       ],
     });
-    const session = await ortSession(exportToOnnx(model).bytes);
-    const x = randomInput(model, 2, 3);
-    expect(maxAbsDiff((await runOrt(session, x)).data, runTfjs(model, x))).toBeLessThanOrEqual(
-      PARITY_TOLERANCE,
-    );
-    x.dispose();
+    const { onnx, tfjs } = await bothRuntimes(model, exportToOnnx(model).bytes, 2, 3);
+    expect(maxAbsDiff(onnx.data, tfjs)).toBeLessThanOrEqual(PARITY_TOLERANCE);
     model.dispose();
-    await session.release();
   });
 
   it('names the layer and its class when it cannot translate it', () => {

@@ -36,3 +36,23 @@ export function randomInput(model: tf.LayersModel, batch: number, seed: number):
   const [, ...rest] = model.inputs[0].shape as number[];
   return tf.randomNormal([batch, ...rest], 0, 1, 'float32', seed);
 }
+
+/**
+ * One seeded batch through the ONNX bytes and through the TF.js model; the session and the input
+ * are released whatever happens.
+ */
+export async function bothRuntimes(
+  model: tf.LayersModel,
+  bytes: Uint8Array,
+  batch: number,
+  seed: number,
+): Promise<{ onnx: { data: Float32Array; dims: readonly number[] }; tfjs: Float32Array }> {
+  const session = await ortSession(bytes);
+  const input = randomInput(model, batch, seed);
+  try {
+    return { onnx: await runOrt(session, input), tfjs: runTfjs(model, input) };
+  } finally {
+    input.dispose();
+    await session.release();
+  }
+}
