@@ -6,7 +6,7 @@
 #   docker build -f docker/train-gpu.Dockerfile -t fer-trainer \
 #     --build-arg LIBTENSORFLOW_URL=https://mirror.example/libtensorflow-gpu-linux-x86_64-2.9.1.tar.gz .
 #   docker run --rm --gpus all -v "$PWD/models:/app/models" -v "$PWD/artifacts:/app/artifacts" \
-#     -v /path/to/fer6:/data:ro fer-trainer training/src/cli/train.ts --backbone all --data /data
+#     -v /path/to/fer6:/data:ro fer-trainer training/src/cli/train.ts --backbone all --data /data --registry models
 #
 # tfjs-node-gpu 4.22 is built on libtensorflow 2.9.1, which needs CUDA 11.2+ (any 11.x) and cuDNN 8.1+
 # (8.x): hence the CUDA 11.8 + cuDNN 8 base. Upstream no longer serves that library; where to get it
