@@ -39,6 +39,7 @@ COPY package.json package-lock.json .npmrc ./
 COPY shared/package.json shared/
 COPY training/package.json training/
 COPY services/inference/package.json services/inference/
+COPY clients/typescript/package.json clients/typescript/
 # Scripts off, as in the service images; the CPU @tensorflow/tfjs-node is dropped (tfjs-node-gpu is
 # the native package here) and onnxruntime-node keeps only linux/x64 (it checks ONNX exports on CPU).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace training \
