@@ -205,6 +205,18 @@ describe('npm run train, then npm run evaluate', () => {
   );
 
   it(
+    'says where it looked for a model that is not there, and where training publishes',
+    async () => {
+      const result = await npm(['evaluate', '--', '--model', 'nope@1', '--data', data], CLI_TIMEOUT_MS);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/Model "nope" has no version 1|No model named "nope"/);
+      expect(result.stderr).toContain(`(looked in ${path.join(REPO_ROOT, 'models')};`);
+      expect(result.stderr).toContain(path.join(REPO_ROOT, 'artifacts', 'registry'));
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
     'says in one line that a --data path does not exist, with no stack trace in the log',
     async () => {
       const missing = path.join(tmp, 'no-such-data');
