@@ -13,6 +13,8 @@ export default tseslint.config(
       'models/**',
       'artifacts/**',
       'bench-results/**',
+      // Generated from openapi.yaml (npm run generate -w clients/typescript).
+      'clients/typescript/src/generated/**',
     ],
   },
   js.configs.recommended,

@@ -25,6 +25,7 @@ COPY package.json package-lock.json .npmrc ./
 COPY shared/package.json shared/
 COPY training/package.json training/
 COPY services/inference/package.json services/inference/
+COPY clients/typescript/package.json clients/typescript/
 # As in service.Dockerfile, then onnxruntime-node's installer run on purpose with
 # ONNXRUNTIME_NODE_INSTALL=cuda12 (the environment form of --onnxruntime-node-install=cuda12, which
 # overrides .npmrc's skip). The build fails here, not at start-up, when the CUDA provider is missing.

@@ -24,6 +24,7 @@ COPY package.json package-lock.json .npmrc ./
 COPY shared/package.json shared/
 COPY training/package.json training/
 COPY services/inference/package.json services/inference/
+COPY clients/typescript/package.json clients/typescript/
 # --ignore-scripts: no install script is needed here (.npmrc already skips onnxruntime-node's CUDA
 # download; sharp and esbuild use their prebuilt platform packages). It also keeps the optional
 # @tensorflow/tfjs-node from fetching libtensorflow, which upstream no longer serves; its unbuilt

@@ -6,7 +6,7 @@
 #   docker build -f docker/train-gpu.Dockerfile -t fer-trainer \
 #     --build-arg LIBTENSORFLOW_URL=https://mirror.example/libtensorflow-gpu-linux-x86_64-2.9.1.tar.gz .
 #   docker run --rm --gpus all -v "$PWD/models:/app/models" -v "$PWD/artifacts:/app/artifacts" \
-#     -v /path/to/fer6:/data:ro fer-trainer training/src/cli/train.ts --backbone all --data /data
+#     -v /path/to/fer6:/data:ro fer-trainer training/src/cli/train.ts --backbone all --data /data --registry models
 #
 # tfjs-node-gpu 4.22 is built on libtensorflow 2.9.1, which needs CUDA 11.2+ (any 11.x) and cuDNN 8.1+
 # (8.x): hence the CUDA 11.8 + cuDNN 8 base. Upstream no longer serves that library; where to get it
@@ -39,6 +39,7 @@ COPY package.json package-lock.json .npmrc ./
 COPY shared/package.json shared/
 COPY training/package.json training/
 COPY services/inference/package.json services/inference/
+COPY clients/typescript/package.json clients/typescript/
 # Scripts off, as in the service images; the CPU @tensorflow/tfjs-node is dropped (tfjs-node-gpu is
 # the native package here) and onnxruntime-node keeps only linux/x64 (it checks ONNX exports on CPU).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace training \

@@ -9,6 +9,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp, REDACTED_HEADERS } from './app';
 import { ConfigError, loadConfig } from './config';
 import { CONNECTION_GRACE_MS, stopAccepting } from './connection-drain';
+import { listenFailureMessage } from './listen-failure';
 import { createThreadedRuntime } from './runtime-host/threaded-runtime';
 
 async function main(): Promise<void> {
@@ -43,7 +44,15 @@ async function main(): Promise<void> {
     await app.close();
   });
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const message = listenFailureMessage(error, config);
+    if (message === null) throw error;
+    // One line, no stack: the fix is a variable; the models loading and the workers go with the process.
+    console.error(message);
+    process.exit(1);
+  }
   app.log.info(
     { registry: config.registry.dir, runtime: config.runtime.kind, detector: config.detector.kind },
     'inference service started',

@@ -1,13 +1,18 @@
 /**
  * server.ts as a real process (`node --import tsx src/server.ts`, as `npm start` runs it): a bad configuration
- * stops it at once naming the variable; SIGTERM drains (accepted requests finish, without waiting
- * for fuller batches) and the process exits 0.
+ * stops it at once naming the variable; a port in use stops `npm start` with one line naming the
+ * port and PORT; SIGTERM drains (accepted requests finish, without waiting for fuller batches) and
+ * the process exits 0.
  */
+import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { listenFailureMessage } from '../src/listen-failure';
 import { spawnServer, type ServerProcess } from '../scripts/server-process';
 import { faceCrop } from './helpers/images';
 import { checkResponse } from './helpers/openapi';
 import { READY_TIMEOUT_MS, waitUntil } from './helpers/service';
-import { freshRegistry, removeDir } from './helpers/test-models';
+import { freshRegistry, removeDir, REPO_ROOT } from './helpers/test-models';
 
 const START_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;
 /** Batches wait this long for company, unless the service drains. */
@@ -30,6 +35,49 @@ test(
   },
   START_TIMEOUT_MS,
 );
+
+test(
+  'npm start on a port in use prints one line naming the port and PORT, no stack, and exits 1',
+  async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const failed = await promisify(execFile)('npm', ['start'], {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DETECTOR_WORKERS: '1',
+          LOG_LEVEL: 'warn',
+        },
+        timeout: START_TIMEOUT_MS,
+      }).then(
+        () => null,
+        (error: { code?: number; stdout: string; stderr: string }) => error,
+      );
+      if (failed === null) throw new Error('npm start succeeded on a port in use');
+      expect(failed.code).toBe(1);
+      // npm's own warnings about .npmrc aside, stderr is the one line; stdout has no stack either.
+      const lines = failed.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
+      expect(lines).toEqual([listenFailureMessage({ code: 'EADDRINUSE' }, { port, host: '127.0.0.1' })]);
+      expect(lines[0]).toMatch(new RegExp(`^Port ${port} is already in use.*PORT=${port + 1} npm start$`));
+      expect(failed.stdout).not.toMatch(/EADDRINUSE|\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  },
+  START_TIMEOUT_MS,
+);
+
+test('the other listen failures a person can fix name their variable; anything else is not hidden', () => {
+  const where = { port: 80, host: '10.9.8.7' };
+  expect(listenFailureMessage({ code: 'EACCES' }, where)).toMatch(/port 80 .*PORT=8080/);
+  expect(listenFailureMessage({ code: 'EADDRNOTAVAIL' }, where)).toMatch(/no address 10\.9\.8\.7 .*HOST=/);
+  expect(listenFailureMessage(new Error('boom'), where)).toBeNull();
+  expect(listenFailureMessage(null, where)).toBeNull();
+});
 
 test(
   'SIGTERM finishes the requests in flight and exits 0',

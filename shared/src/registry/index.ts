@@ -1,5 +1,6 @@
 /** The model registry: layout, metadata schema, reading and publishing. */
 export * from './artifacts';
+export * from './compatibility';
 export * from './layout';
 export * from './publish';
 export * from './read';

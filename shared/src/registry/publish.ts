@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeArtifacts } from './artifacts';
+import { assertCompatibleVersion } from './compatibility';
 import { CLAIM_PREFIX, METADATA_FILE, modelDir, ONNX_FILE, parseVersionDir, STAGING_PREFIX } from './layout';
 import {
   METADATA_SCHEMA_VERSION,
@@ -65,6 +66,7 @@ function isTargetTaken(error: unknown): boolean {
  * Publishes `sourceDir` as the next version of `name` and returns its number and metadata.
  *
  * @example const { version } = await publish({ root: 'models', name: 'resnet152', sourceDir: out, metadata });
+ * @throws IncompatibleVersionError when the existing versions of `name` read their input otherwise.
  */
 export async function publish(request: PublishRequest): Promise<Published> {
   const dir = modelDir(request.root, request.name);
@@ -88,6 +90,8 @@ export async function publish(request: PublishRequest): Promise<Published> {
       created_at: request.metadata.created_at ?? new Date().toISOString(),
       artifacts,
     });
+    // Every version of a name reads its input alike (compatibility.ts): refused before a number is claimed.
+    await assertCompatibleVersion(request.root, request.name, validated.preprocessing);
     for (;;) {
       const version = await claimNextVersion(dir);
       const metadata: ModelMetadata = { ...validated, version };

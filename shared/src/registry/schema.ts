@@ -93,6 +93,12 @@ export const ensembleInfoSchema = z.object({
       }),
     )
     .min(2),
+  /**
+   * The dataset every member was trained on (they must share it), which the ensemble is scored
+   * on: what its test metrics can be compared by, as a trained version's `training.dataset`.
+   * Optional: ensembles published before it was recorded lack it.
+   */
+  dataset: z.object({ format: z.string(), fingerprint: z.string() }).optional(),
 });
 
 export const modelMetadataSchema = z.object({

@@ -4,7 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
+  assertCompatibleVersion,
+  defaultPreprocessSpec,
   draftOf,
+  IncompatibleVersionError,
   InvalidModelVersionError,
   isValidModelName,
   listModels,
@@ -112,6 +115,56 @@ describe('publish, resolve, list', () => {
     const bad = { ...metadataDraft(), classes: ['Happy', 'Sad'] };
     await expect(publish({ root, name: 'm', sourceDir: source, metadata: bad })).rejects.toThrow(/classes/);
     expect(await readdir(path.join(root, 'm'))).toEqual([]);
+  });
+});
+
+describe('one input per model name', () => {
+  const withInput = (inputSize: number) => ({
+    ...metadataDraft(),
+    preprocessing: defaultPreprocessSpec(inputSize),
+  });
+
+  it('refuses a version whose input size differs, suggests --name, and leaves the model as it was', async () => {
+    await publish({ root, name: 'resnet-small', sourceDir: source, metadata: withInput(96) });
+    const config = await readFile(path.join(root, 'resnet-small', 'config.pbtxt'), 'utf8');
+    const refused = publish({ root, name: 'resnet-small', sourceDir: source, metadata: withInput(48) });
+    await expect(refused).rejects.toBeInstanceOf(IncompatibleVersionError);
+    await expect(refused).rejects.toThrow(/version 1's \(input_size: 96 -> 48\).*--name resnet-small-48px/);
+    // No version 2, no claim or staging folder, and Triton's config still describes version 1.
+    expect((await readdir(path.join(root, 'resnet-small'))).sort()).toEqual(['1', 'config.pbtxt']);
+    expect(await readFile(path.join(root, 'resnet-small', 'config.pbtxt'), 'utf8')).toBe(config);
+    // The same files under their own name are fine.
+    const own = await publish({
+      root,
+      name: 'resnet-small-48px',
+      sourceDir: source,
+      metadata: withInput(48),
+    });
+    expect(own.version).toBe(1);
+  });
+
+  it('refuses any other preprocessing difference too, field by field', async () => {
+    await publish({ root, name: 'm', sourceDir: source, metadata: metadataDraft() });
+    const margin = { ...metadataDraft().preprocessing, face_margin: 0.25 };
+    await expect(
+      publish({
+        root,
+        name: 'm',
+        sourceDir: source,
+        metadata: { ...metadataDraft(), preprocessing: margin },
+      }),
+    ).rejects.toThrow(/face_margin: 0.1 -> 0.25.*--name m-2/);
+  });
+
+  it('accepts versions that read their input alike, and a new name; skips unreadable versions', async () => {
+    await publish({ root, name: 'm', sourceDir: source, metadata: metadataDraft() });
+    await expect(assertCompatibleVersion(root, 'm', defaultPreprocessSpec(64))).resolves.toBeUndefined();
+    await expect(assertCompatibleVersion(root, 'other', defaultPreprocessSpec(32))).resolves.toBeUndefined();
+    await expect(
+      assertCompatibleVersion(path.join(tmp, 'none'), 'm', defaultPreprocessSpec(32)),
+    ).resolves.toBeUndefined();
+    await writeFile(path.join(root, 'm', '1', 'metadata.json'), '{ not json');
+    await expect(assertCompatibleVersion(root, 'm', defaultPreprocessSpec(32))).resolves.toBeUndefined();
   });
 });
 

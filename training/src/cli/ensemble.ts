@@ -12,6 +12,7 @@ import { formatMetrics, pct } from '../metrics/format-metrics';
 import { table } from '../report/report-markdown';
 import { codeRevision } from '../train/code-revision';
 import { createLogger } from '../train/logger';
+import { reportFailure } from './job-failure';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
@@ -56,8 +57,7 @@ async function main(): Promise<number> {
     console.log(`\npublished ${result.name} v${result.version} -> ${result.dir}`);
     return 0;
   } catch (error) {
-    log.error({ err: error }, 'ensemble failed');
-    console.error(error instanceof Error ? error.message : error);
+    reportFailure(log, error, 'ensemble failed');
     return 1;
   }
 }

@@ -4,10 +4,13 @@
  * Prints the metrics table on stdout and writes the JSON report; logs (pino JSON) go to stderr.
  */
 import path from 'node:path';
+import { ModelNotFoundError } from '@fer/shared';
 import { runEvaluation } from '../evaluate/evaluate-job';
 import { EVALUATE_USAGE, parseEvaluateArgs } from '../evaluate/evaluate-options';
 import { formatMetrics } from '../metrics/format-metrics';
 import { createLogger } from '../train/logger';
+import { scratchRegistry } from '../train/train-options';
+import { reportFailure } from './job-failure';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
@@ -38,8 +41,13 @@ async function main(): Promise<number> {
     console.log(`JSON: ${result.out}`);
     return 0;
   } catch (error) {
-    log.error({ err: error }, 'evaluation failed');
-    console.error(error instanceof Error ? error.message : error);
+    reportFailure(log, error, 'evaluation failed');
+    if (error instanceof ModelNotFoundError) {
+      console.error(
+        `(looked in ${options.registry}; npm run train and npm run ensemble publish into ` +
+          `${scratchRegistry(REPO_ROOT)} unless --registry says otherwise: pass --registry to evaluate)`,
+      );
+    }
     return 1;
   }
 }

@@ -1,18 +1,19 @@
 /**
  * `npm run train -- --backbone resnet152|densenet161|all --data DIR [...]` (usage: --help).
  *
- * Structured logs (pino JSON) go to stdout; count tables, progress bars and the final metrics go
- * to stderr for the person watching. Ctrl-C stops between two batches; the checkpoint of the last
+ * Structured logs (pino JSON) go to stdout; count tables, a line per epoch (and on a terminal a
+ * live bar) and the final metrics go to stderr for the person watching. Ctrl-C stops between two batches; the checkpoint of the last
  * complete epoch stays, and the same command with --resume continues from it.
  */
 import path from 'node:path';
 import { selectTrainingBackend } from '../backend';
 import { codeRevision } from '../train/code-revision';
 import { createLogger } from '../train/logger';
-import { NO_PROGRESS, terminalProgress } from '../train/progress';
+import { lineProgress, terminalProgress } from '../train/progress';
 import { runTraining } from '../train/run-training';
 import { TrainingAbortedError } from '../train/train-loop';
 import { parseTrainArgs, TRAIN_USAGE } from '../train/train-options';
+import { reportFailure } from './job-failure';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
@@ -45,7 +46,9 @@ async function main(): Promise<number> {
   try {
     const outcome = await runTraining(options, {
       log,
-      progress: options.progress && process.stderr.isTTY ? terminalProgress() : NO_PROGRESS,
+      // A line per epoch always; the live bar only on a terminal (CI logs, `| tee` and docker logs
+      // would keep every redraw).
+      progress: options.progress && process.stderr.isTTY ? terminalProgress() : lineProgress(),
       print: (text) => console.error(text),
       backend: backend.name,
       command: `npm run train -- ${argv.join(' ')}`,
@@ -64,8 +67,7 @@ async function main(): Promise<number> {
       log.warn(error.message);
       return 130;
     }
-    log.error({ err: error }, 'training failed');
-    console.error(error instanceof Error ? error.message : error);
+    reportFailure(log, error, 'training failed');
     if (backend.name === 'wasm' && /Aborted\(|memory access out of bounds/.test(String(error))) {
       // The wasm backend's heap is limited to 4 GB; a large network's activations at batch 128 exceed it.
       console.error('the wasm backend ran out of memory: pass --micro-batch 32 (or a smaller --batch-size)');

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
+  assertCompatibleVersion,
   CLASSES,
   NUM_CLASSES,
   ONNX_FILE,
@@ -113,6 +114,8 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
   const split = sharedSplit(members.map((m) => m.metadata));
   const spec = members[0].metadata.preprocessing;
   log.info({ members: members.map(label), split }, 'members resolved');
+  // publish() would refuse it at the end; say so before the work.
+  await assertCompatibleVersion(options.registry, options.name, spec);
 
   const dataset = await loadDataset(options.data);
   const fingerprint = await datasetFingerprint(dataset);
@@ -258,6 +261,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
         fraction: split.fraction,
         samples: validation.metrics.samples,
       },
+      dataset: { format: dataset.format, fingerprint },
       members: members.map((m, i) => ({
         name: m.name,
         version: m.version,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseModelRef, type ModelRef } from '../evaluate/model-ref';
 import type { BadImagePolicy } from '../data/pixel-cache';
+import { scratchRegistry } from '../train/train-options';
 
 export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME[@V] --member ... --data DIR --name NAME [options]
 
@@ -18,7 +19,8 @@ export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME
   --mirror            also run every member on the mirror image of each input and average
                       those answers too (test-time flip, inside the model: twice the compute,
                       no extra weights)
-  --registry DIR      where the ensemble is published (models/)
+  --registry DIR      where the ensemble is published (artifacts/registry/, a scratch registry;
+                      --registry models publishes into the registry npm start serves)
   --batch-size N      images per onnxruntime call (64)
   --on-bad-image M    skip | fail (skip)`;
 
@@ -87,9 +89,7 @@ export function parseEnsembleArgs(
     members,
     data: path.resolve(paths.cwd, values.data),
     name: values.name,
-    registry: values.registry
-      ? path.resolve(paths.cwd, values.registry)
-      : path.join(paths.repoRoot, 'models'),
+    registry: values.registry ? path.resolve(paths.cwd, values.registry) : scratchRegistry(paths.repoRoot),
     mirror: values.mirror ?? false,
     batchSize: batch,
     onBadImage,

@@ -12,7 +12,8 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --model NAME[@VERSION]
   --model NAME[@V]     a model of the registry (default version: the highest ready one)
   --data DIR           Kaggle layout, msambare layout, FER2013 CSV or plain class folders
   --split NAME         a split of the dataset, or test / train (default: test)
-  --registry DIR       default: models/
+  --registry DIR       default: models/ (what npm start serves; npm run train and npm run
+                       ensemble publish into artifacts/registry/ unless told otherwise)
   --out FILE           JSON report (default: artifacts/evaluations/<name>-v<version>-<split>.json)
   --batch-size N       images per onnxruntime call (64)
   --max-images N       a stratified sample of at most N images (seeded by --seed, default 42)

@@ -11,6 +11,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  assertCompatibleVersion,
   CLASSES,
   defaultPreprocessSpec,
   NUM_CLASSES,
@@ -160,7 +161,9 @@ async function cacheSplit(
  * Trains, evaluates, exports and publishes one backbone. The TF.js backend must be selected.
  *
  * @example const result = await trainOne(options, 'resnet152', ctx); // result.version, result.metrics
- * @throws DatasetError for dataset problems, TrainingAbortedError when ctx.signal aborts.
+ * @throws DatasetError for dataset problems, TrainingAbortedError when ctx.signal aborts,
+ *         IncompatibleVersionError (before any work) when the registry's versions of the name read
+ *         their input otherwise.
  */
 export async function trainOne(
   options: TrainOptions,
@@ -172,6 +175,8 @@ export async function trainOne(
   const name = options.name ?? config.name;
   const spec = defaultPreprocessSpec(options.inputSize);
   const jobStarted = performance.now();
+  // publish() refuses a version that reads its input unlike the name's others: say so now, not after training.
+  await assertCompatibleVersion(options.registry, name, spec);
 
   const dataset = await loadDataset(options.data);
   const counts = datasetCounts(dataset);

@@ -194,6 +194,9 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
     };
   };
 
+  // Epoch time of this session, for the time left (a resumed run's earlier epochs ran elsewhere).
+  let sessionSeconds = 0;
+  let sessionEpochs = 0;
   for (let epoch = state.completedEpochs + 1; epoch <= config.epochs && !state.stoppedEarly; epoch++) {
     const phase: 'head' | 'full' = epoch <= config.freezeEpochs ? 'head' : 'full';
     const started = performance.now();
@@ -208,6 +211,8 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
     let correct = 0;
     let seen = 0;
     let computeSeconds = 0;
+    let trainElapsed: number;
+    let logits: Float32Array;
     try {
       for (const [k, [start, end]] of ranges.entries()) {
         if (input.signal?.aborted) throw new TrainingAbortedError(state.completedEpochs);
@@ -226,12 +231,12 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
           imagesPerSecond: seen / ((performance.now() - started) / 1000),
         });
       }
+      trainElapsed = (performance.now() - started) / 1000;
+      bar.validating?.();
+      logits = await predictSet(logitsModel, validation, spec, config.evalBatchSize);
     } finally {
       bar.stop();
     }
-    const trainElapsed = (performance.now() - started) / 1000;
-
-    const logits = await predictSet(logitsModel, validation, spec, config.evalBatchSize);
     const valMetrics = classificationMetrics(
       validation.labels,
       argmaxRows(logits, CLASSES.length),
@@ -274,6 +279,18 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
     });
     await appendEpoch(epochLog, record);
     log.info({ ...record, compute_images_per_s: seen / computeSeconds }, 'epoch done');
+    sessionSeconds += duration;
+    sessionEpochs++;
+    input.progress.epochDone?.({
+      epoch,
+      epochs: config.epochs,
+      trainLoss: record.train_loss,
+      trainAccuracy: record.train_accuracy,
+      valAccuracy: record.val_accuracy,
+      imagesPerSecond: record.images_per_s,
+      etaSeconds: (config.epochs - epoch) * (sessionSeconds / sessionEpochs),
+      best: record.best,
+    });
     if (update.stop) {
       log.info(
         { epoch, bestEpoch: update.state.bestEpoch, patience: config.patience },

@@ -10,6 +10,18 @@ import { BACKBONE_NAMES, resolveBackbone } from '../backbones';
 import { CLASS_BALANCE_MODES, type ClassBalanceMode } from '../data/class-balance';
 import type { BadImagePolicy } from '../data/pixel-cache';
 
+/**
+ * Where `npm run train` and `npm run ensemble` publish without `--registry`: a scratch registry
+ * beside the run folders (git-ignored), not `models/`. Publishing into the registry the service
+ * serves is a deployment (it hot-loads the new version as its name's default), so it is asked for
+ * by name: `--registry models`.
+ *
+ * @example scratchRegistry('/repo') // '/repo/artifacts/registry'
+ */
+export function scratchRegistry(repoRoot: string): string {
+  return path.join(repoRoot, 'artifacts', 'registry');
+}
+
 /** `--backbone all`: the two backbones of the comparative study. */
 export const STUDY_BACKBONES = ['resnet152', 'densenet161'] as const;
 
@@ -98,13 +110,14 @@ export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...
   --on-bad-image M      skip | fail (${TRAIN_DEFAULTS.onBadImage})
   --max-train-images N  stratified subset of the training split, for quick runs
   --max-test-images N   stratified subset of the test split, for quick runs
-  --registry DIR        where versions are published (models/)
+  --registry DIR        where versions are published (artifacts/registry/, a scratch registry;
+                        --registry models publishes into the registry npm start serves)
   --name NAME           registry model name, one backbone only (the backbone name)
   --runs-dir DIR        checkpoints and epoch logs (artifacts/runs)
   --comparison-dir DIR  comparison of several backbones (artifacts/comparisons/<time>)
   --resume              continue the interrupted run of the same command
   --backend B           ${BACKEND_NAMES.join(' | ')} (the best available)
-  --no-progress         no progress bars
+  --no-progress         no live progress bar (the line per epoch stays)
   --log-level L         pino level (info)`;
 
 function number(
@@ -220,7 +233,7 @@ export function parseTrainArgs(
   return {
     backbones,
     data: fromCwd(values.data),
-    registry: values.registry ? fromCwd(values.registry) : path.join(paths.repoRoot, 'models'),
+    registry: values.registry ? fromCwd(values.registry) : scratchRegistry(paths.repoRoot),
     name: values.name ?? null,
     epochs,
     batchSize: number(

@@ -139,6 +139,22 @@ describe('npm run train, then npm run evaluate', () => {
     expect(report).toMatch(/!\[training curves\]\(curves\.svg\)/);
   });
 
+  it('prints one line per epoch on stderr without a terminal (CI, | tee, docker logs)', () => {
+    const epochLines = trainOutput.stderr.split('\n').filter((l) => l.startsWith('epoch '));
+    expect(epochLines).toHaveLength(5);
+    epochLines.forEach((line, i) =>
+      expect(line).toMatch(
+        new RegExp(
+          `^epoch ${i + 1}/5  train loss \\d+\\.\\d{4} acc \\d+\\.\\d%  val acc \\d+\\.\\d%( \\(best\\))?  ` +
+            `\\d+\\.\\d img/s  ${i < 4 ? 'ETA \\d+ (s|min \\d+ s)' : 'done'}$`,
+        ),
+      ),
+    );
+    // No bar redraws: nothing drawn with carriage returns or escape codes.
+    expect(trainOutput.stderr).not.toContain('\r');
+    expect(trainOutput.stderr).not.toContain('\u001b[');
+  });
+
   it(
     'evaluates the published model through onnxruntime with the same test metrics',
     async () => {
@@ -162,6 +178,73 @@ describe('npm run train, then npm run evaluate', () => {
       expect(Math.abs(evaluation.metrics.accuracy - trained.accuracy)).toBeLessThanOrEqual(
         MAX_FLIPPED_PREDICTIONS / trained.samples,
       );
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses, before training, a version of a name whose versions read other input, suggesting --name',
+    async () => {
+      const result = await npm(
+        [
+          'train',
+          '--',
+          ...['--backbone', 'resnet-tiny', '--data', path.join(tmp, 'no-such-data'), '--input-size', '40'],
+          ...['--registry', registry, '--runs-dir', path.join(tmp, 'runs'), '--no-progress'],
+        ],
+        CLI_TIMEOUT_MS,
+      );
+      expect(result.code).toBe(1);
+      // The refusal comes before the dataset is even looked at.
+      expect(result.stderr.trim()).toMatch(
+        /^cannot publish a new version of "resnet-tiny": .*input_size: 32 -> 40.*--name resnet-tiny-40px$/,
+      );
+      expect(result.stdout).not.toMatch(/"stack"/);
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    'says where it looked for a model that is not there, and where training publishes',
+    async () => {
+      const result = await npm(['evaluate', '--', '--model', 'nope@1', '--data', data], CLI_TIMEOUT_MS);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/Model "nope" has no version 1|No model named "nope"/);
+      expect(result.stderr).toContain(`(looked in ${path.join(REPO_ROOT, 'models')};`);
+      expect(result.stderr).toContain(path.join(REPO_ROOT, 'artifacts', 'registry'));
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    'says in one line that a --data path does not exist, with no stack trace in the log',
+    async () => {
+      const missing = path.join(tmp, 'no-such-data');
+      const result = await npm(
+        [
+          'train',
+          '--',
+          '--backbone',
+          'resnet-tiny',
+          '--data',
+          missing,
+          '--input-size',
+          '32',
+          '--registry',
+          registry,
+          '--no-progress',
+        ],
+        CLI_TIMEOUT_MS,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(`No dataset at ${missing}: the path does not exist`);
+      const failure = result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'training failed');
+      expect(failure).toMatchObject({ code: 'DATASET_NOT_FOUND', reason: expect.stringContaining(missing) });
+      expect(result.stdout).not.toMatch(/"stack"|\bat .*\.ts:\d+/);
     },
     CLI_TIMEOUT_MS,
   );

@@ -1,10 +1,16 @@
 // `npm run ensemble` end to end on members trained here: what it publishes, what its scores are
 // computed from, and the members it refuses to combine.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ONNX_FILE, readVersion, REPORT_DIR, type ModelMetadata } from '@fer/shared';
+import {
+  IncompatibleVersionError,
+  ONNX_FILE,
+  readVersion,
+  REPORT_DIR,
+  type ModelMetadata,
+} from '@fer/shared';
 import { selectTrainingBackend } from '../../src/backend';
 import { runEnsemble } from '../../src/ensemble/ensemble-job';
 import { parseEnsembleArgs } from '../../src/ensemble/ensemble-options';
@@ -124,6 +130,11 @@ describe('runEnsemble', () => {
       expect(info.members[0].command).toMatch(/--split-seed=9/);
       // 12 training images per class, 10% held out per class (at least one): 6 validation images.
       expect(info.validation).toMatchObject({ split_seed: 9, fraction: 0.1, samples: 6 });
+      // The members' dataset, so the ensemble's test metrics compare with trained versions'.
+      expect(info.dataset).toEqual({
+        format: memberMetadata[0].training!.dataset.format,
+        fingerprint: memberMetadata[0].training!.dataset.fingerprint,
+      });
       expect(metadata.metrics?.samples).toBe(24);
       expect(result.test.accuracy).toBe(metadata.metrics?.accuracy);
 
@@ -189,6 +200,17 @@ describe('runEnsemble', () => {
     const argv = ensembleArgs(['a@1', 'b@1'], 'x').map((a) => (a === 'data' ? 'other-data' : a));
     await expect(ensembleWith(argv)).rejects.toThrow(/is not the dataset the members were trained on/);
   });
+
+  it('refuses, before any work, to publish as a name whose versions read other input, suggesting --name', async () => {
+    // wider-input is 40 px; a, b read 32 px. A dataset that is not there: the refusal comes first.
+    const argv = ensembleArgs(['a@1', 'b@1'], 'wider-input').map((a) =>
+      a === 'models' ? 'members' : a === 'data' ? 'no-such-data' : a,
+    );
+    const refused = ensembleWith(argv);
+    await expect(refused).rejects.toBeInstanceOf(IncompatibleVersionError);
+    await expect(refused).rejects.toThrow(/input_size: 40 -> 32.*--name wider-input-32px/);
+    expect((await readdir(path.join(tmp, 'members', 'wider-input'))).sort()).toEqual(['1', 'config.pbtxt']);
+  });
 });
 
 describe('memberSplit', () => {
@@ -216,6 +238,9 @@ describe('parseEnsembleArgs', () => {
       { registry: path.join(tmp, 'members'), name: 'b' },
     ]);
     expect(options.registry).toBe(path.join(tmp, 'models'));
+    // Without --registry: the scratch registry, never the models/ that the service serves.
+    const scratch = parseEnsembleArgs(ensembleArgs(['a@1', 'b']).slice(0, -2), paths);
+    expect(scratch.registry).toBe(path.join(tmp, 'artifacts', 'registry'));
     expect(() => parseEnsembleArgs(ensembleArgs(['a@1']), paths)).toThrow(/two or more --member/);
     expect(() => parseEnsembleArgs(['--member', 'a@1', '--member', 'b@1'], paths)).toThrow(
       /expected REGISTRY\/NAME/,

@@ -5,12 +5,12 @@ const paths = { cwd: '/home/me/work', repoRoot: '/repo' };
 const parse = (...argv: string[]) => parseTrainArgs(argv, paths);
 
 describe('parseTrainArgs', () => {
-  it("defaults to the study's recipe and the project's registry", () => {
+  it("defaults to the study's recipe and a scratch registry, not the served models/", () => {
     const o = parse('--backbone', 'resnet152', '--data', 'fer6');
     expect(o).toMatchObject({
       backbones: ['resnet152'],
       data: path.resolve('/home/me/work', 'fer6'),
-      registry: '/repo/models',
+      registry: '/repo/artifacts/registry',
       runsDir: '/repo/artifacts/runs',
       epochs: 20,
       batchSize: 128,

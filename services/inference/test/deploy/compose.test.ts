@@ -150,11 +150,13 @@ needsCompose('docker-compose.yml resolved by docker-compose config', () => {
     const command = trainer.command ?? [];
     expect(command[0]).toBe('training/src/cli/train.ts');
     const data = command[command.indexOf('--data') + 1];
+    // train.ts publishes where --registry says (a scratch registry under artifacts/ without it),
+    // relative to the working directory, and checkpoints into <repo>/artifacts.
+    const registry = command[command.indexOf('--registry') + 1];
     expect(mounts(trainer)).toEqual(
       expect.arrayContaining([
         { source: expect.any(String), target: data, mode: 'ro' },
-        // train.ts publishes into <repo>/models and checkpoints into <repo>/artifacts by default.
-        { source: REGISTRY, target: path.posix.join(workdir, 'models'), mode: 'rw' },
+        { source: REGISTRY, target: path.posix.join(workdir, registry), mode: 'rw' },
         {
           source: path.join(REPO_ROOT, 'artifacts'),
           target: path.posix.join(workdir, 'artifacts'),

@@ -107,6 +107,24 @@ test(
   LOAD_TIMEOUT_MS,
 );
 
+test('it records the dataset its members were trained and it was tested on, as its member resnet-small v1 does', async () => {
+  // The ensemble has no training block; without this the Models view could not tell that the two
+  // shipped models were tested on the same images. The ensemble job checked the dataset against
+  // its members' and wrote the fingerprint into its report too.
+  const member = await resolve(DEFAULT_REGISTRY_DIR, 'resnet-small', 1);
+  const dataset = metadata.ensemble?.dataset;
+  expect(dataset).toEqual({
+    format: member.metadata.training?.dataset.format,
+    fingerprint: member.metadata.training?.dataset.fingerprint,
+  });
+  const report = await readFile(path.join(dir, 'report', 'report.md'), 'utf8');
+  expect(report).toContain(`fingerprint \`${dataset?.fingerprint}\``);
+  expect([metadata.metrics?.split, metadata.metrics?.samples]).toEqual([
+    member.metadata.metrics?.split,
+    member.metadata.metrics?.samples,
+  ]);
+});
+
 /**
  * Every k-th image of the test split (classes in order, file names sorted): a fixed subset that
  * keeps the split's class balance.

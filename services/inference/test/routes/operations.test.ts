@@ -59,6 +59,8 @@ describe('health, readiness, metrics and docs', () => {
     expect(page.text).toMatch(/swagger/i);
     const json = await service.request('GET', '/docs/json');
     expect(json.body.openapi).toBe('3.1.0');
+    // A relative server: Swagger UI's "Try it out" calls the host and port the docs came from.
+    expect(json.body.servers.map((s: { url: string }) => s.url)).toEqual(['/']);
     expect(Object.keys(json.body.paths)).toEqual(
       expect.arrayContaining([
         '/predict',

@@ -93,7 +93,13 @@ function groupRow(label, columns) {
  * @returns {string | null}
  */
 function dataWarning(compared) {
-  const fingerprints = new Set(compared.map((c) => c.metadata.training?.dataset.fingerprint ?? 'unknown'));
+  // An ensemble has no training block; it records its members' dataset in its ensemble block.
+  const fingerprints = new Set(
+    compared.map(
+      (c) =>
+        c.metadata.training?.dataset.fingerprint ?? c.metadata.ensemble?.dataset?.fingerprint ?? 'unknown',
+    ),
+  );
   const splits = new Set(compared.map((c) => `${c.metrics.split}:${c.metrics.samples}`));
   if (fingerprints.size === 1 && splits.size === 1) return null;
   return 'These versions were not evaluated on the same data (different datasets or test splits): compare them with care.';

@@ -6,14 +6,11 @@
 import { h, replaceChildren, setStyle } from './dom.js';
 import { expressionColor, faceColor } from './expressions.js';
 import { milliseconds, percent } from './format.js';
+import { keepTagsApart } from './tag-layout.js';
 
 /** @typedef {import('./types.js').PredictResponse} PredictResponse */
 /** @typedef {import('./types.js').Face} Face */
 
-/** A box whose top is this close to the picture's top edge gets its tag below it. */
-const TAG_BELOW_TOP_SHARE = 0.09;
-/** A box that starts past this share of the width has its tag aligned to its right edge. */
-const TAG_RIGHT_LEFT_SHARE = 0.6;
 /** A box narrower than this share of the picture gets only its number (its card has the rest). */
 const COMPACT_WIDTH_SHARE = 0.09;
 
@@ -41,23 +38,21 @@ export function drawBoxes(overlay, response, options = {}) {
   const boxes = response.faces.map((face, index) => {
     const { left, top } = face.box;
     const x = options.mirrored ? width - left - face.box.width : left;
-    const classes = ['face-box'];
-    if (top / height < TAG_BELOW_TOP_SHARE) {
-      // No room above: below the box, or inside it when the box fills the picture (crop=none).
-      const bottom = (top + face.box.height) / height;
-      classes.push(bottom > 1 - TAG_BELOW_TOP_SHARE ? 'face-box--tag-inside' : 'face-box--tag-below');
-    }
-    if (x / width > TAG_RIGHT_LEFT_SHARE) classes.push('face-box--tag-right');
     const compact = face.box.width / width < COMPACT_WIDTH_SHARE;
-    if (compact) classes.push('face-box--compact');
     const box = h(
       'div',
-      { class: classes.join(' '), dataset: { face: String(index) } },
+      {
+        class: compact ? 'face-box face-box--compact' : 'face-box',
+        dataset: { face: String(index), ...(compact ? { compact: 'always' } : {}) },
+      },
       h(
         'span',
         { class: 'face-box__tag' },
         h('span', { class: 'face-number', text: index + 1 }),
-        compact ? null : `${face.label} ${percent(face.probabilities[face.label] ?? 0, 0)}`,
+        h('span', {
+          class: 'face-box__label',
+          text: `${face.label} ${percent(face.probabilities[face.label] ?? 0, 0)}`,
+        }),
       ),
     );
     setStyle(box, {
@@ -70,6 +65,8 @@ export function drawBoxes(overlay, response, options = {}) {
     return box;
   });
   replaceChildren(overlay, boxes);
+  // Where each tag goes depends on the displayed size of the picture and of the tags.
+  keepTagsApart(overlay);
 }
 
 /**

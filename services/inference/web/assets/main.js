@@ -187,7 +187,7 @@ class Page {
           ? 'It can answer in a moment; this page notices on its own.'
           : failed
             ? 'Every version in the registry failed to load: the Models page lists their errors.'
-            : 'Publish one into the registry (for example with npm run train); this page picks it up on its own, no reload needed.',
+            : 'Publish one into the registry this service reads (REGISTRY_DIR), for example with npm run train -- … --registry models; this page picks it up on its own, no reload needed.',
       );
     } else {
       byId('no-model-banner').hidden = true;

@@ -108,7 +108,7 @@ export async function renderModelsOverview(container, { api, list }) {
       container,
       h('p', {
         class: 'note',
-        text: 'The registry has no models yet. Train one (npm run train) or publish one into it; it appears here without a reload.',
+        text: 'The registry has no models yet. Train one into it (npm run train -- … --registry DIR) or publish one; it appears here without a reload.',
       }),
     );
     return;

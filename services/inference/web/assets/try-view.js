@@ -36,6 +36,7 @@ export class TryView {
     this.dropzoneEmpty = byId('dropzone-empty');
     this.photoStage = byId('photo-stage');
     this.photoImage = byId('photo-image', HTMLImageElement);
+    this.photoNoPreview = byId('photo-no-preview');
     this.photoOverlay = byId('photo-overlay');
     this.photoBusy = byId('photo-busy');
     this.photoCaption = byId('photo-caption');
@@ -113,9 +114,13 @@ export class TryView {
       if (file) void this.analyse(file);
     });
 
+    // A file the browser cannot draw (often one the API will refuse too): a note instead of the
+    // broken-image icon, which would sit over the error text.
     this.photoImage.addEventListener('error', () => {
-      if (this.photoImage.getAttribute('src'))
-        this.photoCaption.textContent = `${this.describeFile()} · no preview`;
+      if (!this.photoImage.getAttribute('src')) return;
+      this.photoImage.hidden = true;
+      this.photoNoPreview.hidden = false;
+      this.photoCaption.textContent = `${this.describeFile()} · no preview`;
     });
 
     for (const radio of document.querySelectorAll('input[name="source"]')) {
@@ -151,6 +156,8 @@ export class TryView {
     if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
     this.objectUrl = URL.createObjectURL(file);
     drawBoxes(this.photoOverlay, null);
+    this.photoImage.hidden = false;
+    this.photoNoPreview.hidden = true;
     this.photoImage.src = this.objectUrl;
     this.photoImage.alt = `The photo you chose: ${file.name || 'pasted image'}`;
     this.photoCaption.textContent = this.describeFile();

@@ -62,6 +62,7 @@
  *   export: { onnx_opset: number, source: string, float16?: boolean } | null,
  *   artifacts: Artifact[],
  *   code_revision: string | null,
+ *   ensemble?: { dataset?: { format: string, fingerprint: string }, [key: string]: unknown },
  * }} ModelMetadata
  * @typedef {VersionSummary & { name: string, load_ms: number | null, metadata: ModelMetadata | null }} VersionDetail
  * @typedef {{

@@ -17,6 +17,9 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
   });
   await app.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
+    // Without Swagger's top bar: its logo is an SVG with an inline <style>, which the CSP below
+    // refuses (a console error on every visit), and its "Explore" box only loads other documents.
+    uiConfig: { layout: 'BaseLayout' },
     staticCSP: true,
     // Same reason as in helmet.ts: plain HTTP must not be upgraded to https by the browser.
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
