@@ -151,7 +151,7 @@ export function comparisonCharts(rows: readonly ComparisonRow[], testSplit: stri
 export function comparisonMarkdown(
   rows: readonly ComparisonRow[],
   context: ComparisonContext,
-  options: { headingLevel?: 1 | 2 } = {},
+  options: { headingLevel?: 1 | 2; originalStudy?: boolean } = {},
 ): string {
   const h = (level: number) => '#'.repeat(level + (options.headingLevel ?? 1) - 1);
   const classes = [...new Set(rows.flatMap((r) => Object.keys(r.perClassF1)))];
@@ -246,16 +246,20 @@ export function comparisonMarkdown(
     ...charts.filter((c) => c.file.startsWith('comparison-confusion-')).flatMap((c) => [image(c.file), '']),
     image('comparison-cost'),
     '',
-    `${h(2)} The original study, for reference`,
-    '',
-    'The PyTorch notebooks this project replaces fine-tuned ResNet152 and DenseNet161 and reported the accuracies below',
-    'on the same test split; they used the test split for validation (so their numbers are optimistic) and CIFAR',
-    'normalization statistics.',
-    '',
-    row(['backbone', 'reported test accuracy', 'note']),
-    row(['---', '---:', '---']),
-    ...ORIGINAL_STUDY.map((o) => row([o.backbone, pct(o.accuracy), o.note])),
-    '',
+    ...(options.originalStudy === false
+      ? []
+      : [
+          `${h(2)} The original study, for reference`,
+          '',
+          'The PyTorch notebooks this project replaces fine-tuned ResNet152 and DenseNet161 and reported the accuracies below',
+          'on the same test split; they used the test split for validation (so their numbers are optimistic) and CIFAR',
+          'normalization statistics.',
+          '',
+          row(['backbone', 'reported test accuracy', 'note']),
+          row(['---', '---:', '---']),
+          ...ORIGINAL_STUDY.map((o) => row([o.backbone, pct(o.accuracy), o.note])),
+          '',
+        ]),
   ];
   return lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n');
 }

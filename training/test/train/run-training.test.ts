@@ -2,9 +2,11 @@
 // file of a --pretrained folder (matched by torchvision-style names), both publish, and the
 // comparison covers quality (per-class F1, confusion matrices, curves) and cost (parameters,
 // multiply-adds, time per epoch, ONNX Runtime crops/s at batch 1 and 32, size).
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { NUM_CLASSES, readVersion } from '@fer/shared';
 import { selectTrainingBackend } from '../../src/backend';
 import { comparisonCharts, type ComparisonFile } from '../../src/report/comparison';
@@ -18,6 +20,8 @@ const FIXTURES = path.resolve(__dirname, '../fixtures/torchvision');
 /** Two tiny backbones, two epochs each, plus 2 x 2 s of throughput measurement per model. */
 const STUDY_TIMEOUT_MS = 180_000;
 const EPOCHS = 2;
+const CLI_TIMEOUT_MS = 60_000;
+const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 let tmp: string;
 let outcome: TrainingOutcome;
@@ -106,3 +110,35 @@ test('comparison.md and every chart are written', async () => {
       expect((await stat(path.join(tmp, 'comparison', `${chart.file}.${ext}`))).size).toBeGreaterThan(0);
   }
 });
+
+test(
+  'npm run study-page renders the finished comparison into a page with its charts and data',
+  async () => {
+    const out = path.join(tmp, 'docs-study');
+    const { stdout } = await promisify(execFile)(
+      'npm',
+      ['run', '--silent', 'study-page', '--', path.join(tmp, 'comparison'), '--out', out],
+      { cwd: REPO_ROOT, timeout: CLI_TIMEOUT_MS },
+    );
+    expect(stdout).toContain(`wrote ${out}`);
+    const charts = comparisonCharts(comparison.rows, comparison.context.testSplit).map(
+      (c) => `${c.file}.svg`,
+    );
+    expect(await readdir(out)).toEqual(['README.md', ...charts, 'study.json'].sort());
+    const page = await readFile(path.join(out, 'README.md'), 'utf8');
+    expect(page).toMatch(/^# The study: ResNet vs DenseNet\n/);
+    expect(page).toContain('## Backbone comparison');
+    expect(page).toMatch(
+      /\| ResNet \| resnet152, final epoch \| 53\.4% \| resnet-tiny v1 \| \d+\.\d% \| -?\d+\.\d points \|/,
+    );
+    expect(page).toMatch(
+      /\| DenseNet \| densenet161, final epoch \(0\.437 at its best epoch\) \| 32\.5% \| densenet-tiny v1 \|/,
+    );
+    for (const chart of charts) expect(page).toContain(`](${chart})`);
+    // Published without the paths of the machine that trained it.
+    const data = await readFile(path.join(out, 'study.json'), 'utf8');
+    expect(data).not.toContain(tmp);
+    expect(JSON.parse(data).context.dataset).toBe('kaggle (data)');
+  },
+  CLI_TIMEOUT_MS,
+);
