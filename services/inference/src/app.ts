@@ -25,6 +25,7 @@ import metricsRoutes from './routes/metrics';
 import modelRoutes from './routes/models';
 import predictRoutes from './routes/predict';
 import reportRoutes from './routes/reports';
+import studyRoutes from './routes/study';
 import webRoutes from './routes/web';
 import type { RuntimeFactory } from './runtime/types';
 import { ApiKeys } from './security/api-keys';
@@ -113,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(predictRoutes, { config });
   await app.register(reportRoutes, { config });
   await app.register(webRoutes);
+  await app.register(studyRoutes, { dir: config.studyDir });
 
   return app;
 }

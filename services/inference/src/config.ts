@@ -12,6 +12,8 @@ import { RUNTIME_KINDS } from './runtime/types';
 
 /** The project's own registry: what `npm start` serves when REGISTRY_DIR is not set. */
 export const DEFAULT_REGISTRY_DIR = path.resolve(__dirname, '../../../models');
+/** The study page the Models view shows (docs/study, written by `npm run study-page`). */
+export const DEFAULT_STUDY_DIR = path.resolve(__dirname, '../../../docs/study');
 /**
  * The model trained on this project's CPU and shipped in models/ (README, "The default model"): three
  * resnet-small runs averaged, each also on the mirror image of the face.
@@ -55,6 +57,8 @@ export const envSchema = z.object({
   /** Periodic rescan of the registry, in case a file-system watch event is missed (network mounts). */
   REGISTRY_RESCAN_MS: int(100).default(30_000),
   REGISTRY_WATCH: boolean.default(true),
+  /** The study page served at /study/ for the demo page; absent, the page shows no study. */
+  STUDY_DIR: z.string().min(1).default(DEFAULT_STUDY_DIR),
 
   RUNTIME: z.enum(RUNTIME_KINDS).default('onnx'),
   DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
@@ -107,6 +111,7 @@ export interface Config {
     rescanMs: number;
     watch: boolean;
   };
+  studyDir: string;
   runtime: {
     kind: (typeof RUNTIME_KINDS)[number];
     device: 'cpu' | 'cuda';
@@ -163,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       rescanMs: e.REGISTRY_RESCAN_MS,
       watch: e.REGISTRY_WATCH,
     },
+    studyDir: path.resolve(e.STUDY_DIR),
     runtime: {
       kind: e.RUNTIME,
       device: e.DEVICE,

@@ -8,7 +8,6 @@ import type * as tf from '@tensorflow/tfjs';
 
 interface ConvLike {
   kernelSize?: number[];
-  filters?: number;
   units?: number;
 }
 
@@ -16,32 +15,33 @@ function product(values: readonly (number | null)[]): number {
   return values.reduce<number>((total, value) => total * (value ?? 1), 1);
 }
 
-/** Shape without the batch axis: a layer's single input or output. */
-function shapeOf(shape: tf.Shape | tf.Shape[]): (number | null)[] {
-  const first = Array.isArray(shape[0]) ? (shape[0] as tf.Shape) : (shape as tf.Shape);
-  return first.slice(1);
+/** Input and output shapes (batch axis dropped) of each application of a layer. */
+function applications(layer: tf.layers.Layer): { input: (number | null)[]; output: (number | null)[] }[] {
+  // Per inbound node: `layer.input` throws for a layer applied more than once (mirrored ensembles).
+  return layer.inboundNodes.map((node) => ({
+    input: node.inputTensors[0].shape.slice(1),
+    output: node.outputTensors[0].shape.slice(1),
+  }));
 }
 
 /**
- * MACs of one layer application for one image: k·k·C_in·C_out per output pixel for a Conv2D,
+ * MACs of one application of a layer for one image: k·k·C_in·C_out per output pixel for a Conv2D,
  * C_in·C_out for a Dense layer, 0 for everything else.
  *
- * @example layerMultiplyAdds(convLayer) // 3·3·16·32·48·48 for a 3x3 conv from 16 to 32 channels at 48 px
+ * @example layerMultiplyAdds(conv, [48, 48, 16], [48, 48, 32]) // 3·3·16·32·48·48 for a 3x3 conv
  */
-export function layerMultiplyAdds(layer: tf.layers.Layer): number {
+export function layerMultiplyAdds(
+  layer: tf.layers.Layer,
+  input: readonly (number | null)[],
+  output: readonly (number | null)[],
+): number {
   const className = layer.getClassName();
+  const inChannels = input[input.length - 1] ?? 0;
   if (className === 'Conv2D') {
-    const config = layer as unknown as ConvLike;
-    const input = shapeOf(layer.inputSpec?.[0]?.shape ?? (layer.input as tf.SymbolicTensor).shape);
-    const output = shapeOf((layer.output as tf.SymbolicTensor).shape);
-    const inChannels = input[input.length - 1] ?? 0;
-    const [outHeight, outWidth, outChannels] = output as number[];
-    return product(config.kernelSize ?? [1, 1]) * inChannels * outChannels * outHeight * outWidth;
+    const kernel = product((layer as unknown as ConvLike).kernelSize ?? [1, 1]);
+    return kernel * inChannels * product(output);
   }
-  if (className === 'Dense') {
-    const input = shapeOf((layer.input as tf.SymbolicTensor).shape);
-    return (input[input.length - 1] ?? 0) * ((layer as unknown as ConvLike).units ?? 0);
-  }
+  if (className === 'Dense') return inChannels * ((layer as unknown as ConvLike).units ?? 0);
   return 0;
 }
 
@@ -55,10 +55,12 @@ export function countMultiplyAdds(model: tf.LayersModel): number {
   let total = 0;
   for (const layer of model.layers) {
     if ('layers' in layer) {
-      total += countMultiplyAdds(layer as unknown as tf.LayersModel) * Math.max(1, layer.inboundNodes.length);
+      // A model's first inbound node is the one its own construction made, not an application.
+      const uses = Math.max(1, layer.inboundNodes.length - 1);
+      total += countMultiplyAdds(layer as unknown as tf.LayersModel) * uses;
       continue;
     }
-    total += layerMultiplyAdds(layer) * Math.max(1, layer.inboundNodes.length);
+    for (const { input, output } of applications(layer)) total += layerMultiplyAdds(layer, input, output);
   }
   return total;
 }

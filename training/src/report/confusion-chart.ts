@@ -10,7 +10,13 @@ import type { ModelMetrics } from '@fer/shared';
  *
  * @example await writeChart(confusionSpec(metrics, 'resnet152 v3 on Testing'), dir, 'confusion');
  */
-export function confusionSpec(metrics: ModelMetrics, title: string): vl.TopLevelSpec {
+export function confusionSpec(
+  metrics: Pick<ModelMetrics, 'confusion_matrix' | 'samples' | 'accuracy'> & {
+    /** Only its keys are read: the classes in matrix order. */
+    per_class: Record<string, unknown>;
+  },
+  title: string,
+): vl.TopLevelSpec {
   const classes = Object.keys(metrics.per_class);
   const values = metrics.confusion_matrix.flatMap((row, t) => {
     const total = row.reduce((a, b) => a + b, 0);

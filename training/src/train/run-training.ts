@@ -1,19 +1,22 @@
 /**
- * `npm run train` for one or several backbones: trains each in turn (train-job.ts) and, for more
- * than one (`--backbone all`), writes the comparison: comparison.md, comparison.json and charts.
+ * `npm run train` for one or several backbones: checks every backbone's pretrained weights first,
+ * trains each in turn (train-job.ts) and, for more than one (`--backbone all` or a list), writes
+ * the comparison: comparison.md, comparison.json and its charts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import {
+  comparisonCharts,
   comparisonMarkdown,
-  costSpec,
-  perClassSpec,
-  qualitySpec,
-  type ComparisonRow,
+  type ComparisonContext,
+  type ComparisonFile,
 } from '../report/comparison';
 import { writeChart } from '../report/render-chart';
 import { datasetFingerprint } from '../data/fingerprint';
 import { loadDataset } from '../data/load-dataset';
+import { comparisonRowOf, DEFAULT_THROUGHPUT_BUDGET, type ThroughputBudget } from './comparison-row';
+import { checkPretrainedWeights } from './pretrained-weights';
 import { trainOne, type JobContext, type TrainResult } from './train-job';
 import type { TrainOptions } from './train-options';
 
@@ -23,50 +26,48 @@ export interface TrainingOutcome {
   comparisonDir: string | null;
 }
 
-/** A comparison row from a published run. */
-export function comparisonRow(result: TrainResult): ComparisonRow {
-  return {
-    name: result.name,
-    version: result.version,
-    backbone: result.backbone,
-    parameters: result.parameters,
-    accuracy: result.metrics.accuracy,
-    macroF1: result.metrics.macro_f1,
-    perClassF1: Object.fromEntries(Object.entries(result.metrics.per_class).map(([c, m]) => [c, m.f1])),
-    trainingSeconds: result.trainingSeconds,
-    trainImagesPerS: result.trainImagesPerS,
-    modelBytes: result.modelBytes,
-    latencyMsPerImage: result.latencyMsPerImage,
-    epochsRun: result.epochsRun,
-    bestEpoch: result.bestEpoch,
-  };
-}
+/** Where a rejected weights file's full list of problems goes (the message shows the first few). */
+export const WEIGHT_CHECKS_DIR = 'weight-checks';
 
 /**
- * Writes comparison.md, comparison.json and three charts (SVG + PNG) into `dir`.
+ * Writes comparison.md, comparison.json and the charts (SVG + PNG) into `dir`; measures each
+ * published model's ONNX Runtime throughput on this CPU, one model at a time.
  *
  * @example await writeComparison(results, 'artifacts/comparisons/2025-01-01', context);
  */
 export async function writeComparison(
   results: readonly TrainResult[],
   dir: string,
-  context: Parameters<typeof comparisonMarkdown>[1],
-): Promise<void> {
-  const rows = results.map(comparisonRow);
+  context: Omit<ComparisonContext, 'machine'>,
+  budget: ThroughputBudget = DEFAULT_THROUGHPUT_BUDGET,
+): Promise<ComparisonFile> {
+  const rows = [];
+  for (const result of results) rows.push(await comparisonRowOf(result, budget));
+  const cpus = os.cpus();
+  const file: ComparisonFile = {
+    context: {
+      ...context,
+      machine: { cpu: cpus[0]?.model.trim() ?? 'unknown CPU', cores: cpus.length, loadAverage: os.loadavg() },
+    },
+    rows,
+  };
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'comparison.md'), comparisonMarkdown(rows, context));
-  await writeFile(path.join(dir, 'comparison.json'), `${JSON.stringify({ context, rows }, null, 2)}\n`);
-  await writeChart(qualitySpec(rows), dir, 'comparison-quality');
-  await writeChart(perClassSpec(rows), dir, 'comparison-per-class');
-  await writeChart(costSpec(rows), dir, 'comparison-cost');
+  await writeFile(path.join(dir, 'comparison.md'), comparisonMarkdown(rows, file.context));
+  await writeFile(path.join(dir, 'comparison.json'), `${JSON.stringify(file, null, 2)}\n`);
+  for (const chart of comparisonCharts(rows, context.testSplit))
+    await writeChart(chart.spec, dir, chart.file);
+  return file;
 }
 
 /**
  * Trains every requested backbone; the TF.js backend must already be selected.
  *
  * @example const { results } = await runTraining(parseTrainArgs(argv, paths), ctx);
+ * @throws PretrainedWeightsError before any training when a backbone's weights are missing or unfit.
  */
 export async function runTraining(options: TrainOptions, ctx: JobContext): Promise<TrainingOutcome> {
+  if (options.pretrained !== null || Object.keys(options.pretrainedFor).length > 0)
+    await checkPretrainedWeights(options, path.join(options.runsDir, WEIGHT_CHECKS_DIR), ctx.log);
   const results: TrainResult[] = [];
   for (const backbone of options.backbones) {
     ctx.log.info({ backbone, of: options.backbones }, 'training backbone');

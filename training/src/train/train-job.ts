@@ -65,6 +65,7 @@ import {
 import type { Logger } from './logger';
 import { oneCycleConfig } from './one-cycle';
 import { predictSet } from './predict';
+import { pretrainedFileFor } from './pretrained-weights';
 import type { ProgressFactory } from './progress';
 import type { TrainOptions } from './train-options';
 
@@ -123,7 +124,12 @@ async function fileDigest(file: string): Promise<string> {
 }
 
 /** Everything besides the loop configuration that makes two runs the same run. */
-async function runIdentity(options: TrainOptions, backbone: string, fingerprint: string): Promise<string> {
+async function runIdentity(
+  options: TrainOptions,
+  backbone: string,
+  fingerprint: string,
+  pretrained: string | null,
+): Promise<string> {
   return JSON.stringify({
     backbone: resolveBackbone(backbone),
     inputSize: options.inputSize,
@@ -132,7 +138,7 @@ async function runIdentity(options: TrainOptions, backbone: string, fingerprint:
     maxTrainImages: options.maxTrainImages,
     // Only when given, so runs from before the flag keep their folders (and --resume).
     ...(options.splitSeed !== null ? { splitSeed: options.splitSeed } : {}),
-    pretrained: options.pretrained ? await fileDigest(options.pretrained) : null,
+    pretrained: pretrained ? await fileDigest(pretrained) : null,
   });
 }
 
@@ -201,7 +207,8 @@ export async function trainOne(
   log.info({ train: used.train, validation: used.validation }, 'stratified split');
 
   const loop = loopConfig(options);
-  const identity = await runIdentity(options, config.name, fingerprint);
+  const pretrained = await pretrainedFileFor(options, config.name);
+  const identity = await runIdentity(options, config.name, fingerprint, pretrained);
   const runDir = path.join(options.runsDir, `${name}-${runKey(loop, identity)}`);
   const published = path.join(runDir, PUBLISHED_FILE);
   if (options.resume) {
@@ -228,10 +235,10 @@ export async function trainOne(
     seed: options.seed,
   });
   try {
-    if (options.pretrained) {
-      const report = await importWeightsFile(model, options.pretrained, { headLayer: headLayerName(config) });
+    if (pretrained) {
+      const report = await importWeightsFile(model, pretrained, { headLayer: headLayerName(config) });
       log.info(
-        { file: options.pretrained, ...report, ignoredKeys: report.ignoredKeys.length },
+        { file: pretrained, ...report, ignoredKeys: report.ignoredKeys.length },
         'pretrained weights imported',
       );
     }
@@ -388,7 +395,7 @@ export async function trainOne(
         freezeEpochs: loop.freezeEpochs,
         patience: loop.patience,
         seed: loop.seed,
-        pretrained: options.pretrained,
+        pretrained,
         durationS: state.trainSeconds,
         imagesPerS: trainImagesPerS,
       },
@@ -417,9 +424,7 @@ export async function trainOne(
         seed: loop.seed,
         backend: ctx.backend,
         duration_s: state.trainSeconds,
-        pretrained: options.pretrained
-          ? `${path.basename(options.pretrained)} (${await sha256Of(options.pretrained)})`
-          : null,
+        pretrained: pretrained ? `${path.basename(pretrained)} (${await sha256Of(pretrained)})` : null,
         ...(ctx.command ? { command: ctx.command } : {}),
       },
       export: onnx.export,

@@ -9,6 +9,7 @@ import { BACKEND_NAMES, isValidModelName, type BackendName } from '@fer/shared';
 import { BACKBONE_NAMES, resolveBackbone } from '../backbones';
 import { CLASS_BALANCE_MODES, type ClassBalanceMode } from '../data/class-balance';
 import type { BadImagePolicy } from '../data/pixel-cache';
+import { parsePretrainedArgs } from './pretrained-weights';
 
 /**
  * Where `npm run train` and `npm run ensemble` publish without `--registry`: a scratch registry
@@ -38,7 +39,10 @@ export interface TrainOptions {
   microBatch: number | null;
   lr: number;
   inputSize: number;
+  /** `--pretrained PATH`: a weights file (one backbone) or a folder of files named by architecture. */
   pretrained: string | null;
+  /** `--pretrained NAME=PATH`: the weights file of backbone NAME. */
+  pretrainedFor: Readonly<Record<string, string>>;
   freezeEpochs: number;
   valFraction: number;
   seed: number;
@@ -95,7 +99,11 @@ export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...
                         statistics then come from N images)
   --lr X                one-cycle peak learning rate (${TRAIN_DEFAULTS.lr})
   --input-size N        model input side in pixels (${TRAIN_DEFAULTS.inputSize})
-  --pretrained FILE     torchvision .pth / .safetensors weights (classifier replaced when shapes differ)
+  --pretrained W        torchvision .pth / .safetensors weights (classifier replaced when shapes differ):
+                        FILE for a single backbone; NAME=FILE for backbone NAME (once per backbone);
+                        or a folder with a file per backbone named by architecture, as torchvision
+                        names them (resnet152-394f9c45.pth, densenet161-8d451a50.pth). Every file is
+                        checked against its backbone before the first backbone trains
   --freeze-epochs K     train only the head for K epochs, then everything (${TRAIN_DEFAULTS.freezeEpochs})
   --val-fraction X      stratified validation share of the training split (${TRAIN_DEFAULTS.valFraction})
   --seed N              seed of every random choice (${TRAIN_DEFAULTS.seed})
@@ -159,7 +167,7 @@ export function parseTrainArgs(
       'micro-batch': { type: 'string' },
       lr: { type: 'string' },
       'input-size': { type: 'string' },
-      pretrained: { type: 'string' },
+      pretrained: { type: 'string', multiple: true },
       'freeze-epochs': { type: 'string' },
       'val-fraction': { type: 'string' },
       seed: { type: 'string' },
@@ -253,7 +261,7 @@ export function parseTrainArgs(
       (n) => positiveInt(n) && n >= 8,
       'an integer >= 8',
     ),
-    pretrained: values.pretrained ? fromCwd(values.pretrained) : null,
+    ...parsePretrainedArgs(values.pretrained ?? [], backbones, fromCwd),
     freezeEpochs,
     valFraction: number(
       values['val-fraction'],

@@ -2,6 +2,7 @@
 // importer maps every key of the real resnet152 / densenet161 ImageNet state dicts (manifests of
 // key and shape written by make_torch_fixtures.py) onto a layer of the right shape.
 // Each full model is built once here (a few seconds each on 2 cores).
+import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@fer/shared/tfjs';
 import {
@@ -13,6 +14,7 @@ import {
   resolveBackbone,
   WeightMismatchError,
 } from '../../src/backbones';
+import { createLogger } from '../../src/train/logger';
 import { readJsonFixture, type KeyManifest } from './fixtures';
 
 const NUM_CLASSES = 6;
@@ -91,6 +93,54 @@ describe.each(['resnet152', 'densenet161'])('%s', (name) => {
     expect(attempt).toThrow(
       `key "${headLayer}.weight" has shape [1000, ${manifest.keys.find((k) => k.key === `${headLayer}.weight`)?.shape[1]}]`,
     );
+  });
+});
+
+describe("the other study backbone's file", () => {
+  /** A message and a log line a person can read: the count and the first few problems. */
+  const MAX_MESSAGE_CHARS = 2_000;
+
+  it('is refused with the count and the first few of its ~2,000 problems, in the message and the log', () => {
+    const model = buildBackbone('densenet161', {
+      inputSize: INPUT_SIZE,
+      numClasses: NUM_CLASSES,
+      init: 'zeros',
+    });
+    const resnet = readJsonFixture<KeyManifest>('resnet152.keys.json');
+    let caught: unknown;
+    try {
+      planWeightImport(
+        describeModelWeights(model),
+        resnet.keys.map(({ key, shape }) => ({ key, shape })),
+        { headLayer: 'classifier', context: 'resnet152.pth does not fit model "densenet161"' },
+      );
+    } catch (error) {
+      caught = error;
+    } finally {
+      model.dispose();
+    }
+    expect(caught).toBeInstanceOf(WeightMismatchError);
+    const error = caught as WeightMismatchError;
+    expect(error.problemCount).toBeGreaterThan(1_000);
+    expect(error.problems).toHaveLength(error.problemCount);
+    expect(error.message).toMatch(
+      new RegExp(
+        `^resnet152\\.pth does not fit model "densenet161": ${error.problemCount} problem\\(s\\): .*; \\.\\.\\. and \\d+ more$`,
+      ),
+    );
+    expect(error.message.length).toBeLessThan(MAX_MESSAGE_CHARS);
+
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    createLogger({ job: 'train', destination: sink }).error({ err: error }, 'training failed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('"problemCount":');
+    expect(lines[0].length).toBeLessThan(MAX_MESSAGE_CHARS + 2_000); // + the stack
   });
 });
 

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { CLASSES } from '@fer/shared';
 import { classificationMetrics } from '../../src/metrics/classification';
 import {
+  comparisonCharts,
   comparisonMarkdown,
-  costSpec,
-  perClassSpec,
-  qualitySpec,
+  eceOf,
+  medianEpochSeconds,
   type ComparisonRow,
 } from '../../src/report/comparison';
 import { confusionSpec } from '../../src/report/confusion-chart';
@@ -124,42 +124,78 @@ describe('report.md', () => {
 });
 
 describe('the comparison', () => {
-  const row = (name: string, accuracy: number): ComparisonRow => ({
+  const row = (name: string, family: string, accuracy: number, ece: number | null): ComparisonRow => ({
     name,
     version: 1,
     backbone: name,
+    family,
+    inputSize: 96,
     parameters: 1_000_000,
+    multiplyAdds: 24_883_968,
     accuracy,
     macroF1: accuracy - 0.05,
     perClassF1: Object.fromEntries(CLASSES.map((c, i) => [c, i / 10])),
+    confusion: metrics.confusion_matrix,
+    testSamples: 3_000,
+    ece,
+    trainedOn: 'wasm',
     trainingSeconds: 600,
+    secondsPerEpoch: 30,
     trainImagesPerS: 50,
     modelBytes: 4_000_000,
     latencyMsPerImage: 3,
+    cropsPerS: { batch1: 310.4, batch32: 1_204.6 },
     epochsRun: 20,
     bestEpoch: 17,
+    history,
   });
-  const rows = [row('resnet152', 0.61), row('densenet161', 0.63)];
+  const rows = [row('resnet-small', 'resnet', 0.61, null), row('densenet-small', 'densenet', 0.63, 0.0412)];
+  const context = {
+    dataset: 'kaggle at /d',
+    fingerprint: 'sha256:1',
+    testSplit: 'Testing',
+    createdAt: 'now',
+    command: null,
+    machine: { cpu: 'Some CPU', cores: 2, loadAverage: [1.5, 1.25, 1] },
+  };
 
-  it('names the best model and cites the original study', () => {
-    const md = comparisonMarkdown(rows, {
-      dataset: 'kaggle at /d',
-      fingerprint: 'sha256:1',
-      testSplit: 'Testing',
-      createdAt: 'now',
-      command: null,
-    });
-    expect(md).toContain('Best test accuracy: **densenet161 v1** (63.0%)');
+  it('names the best model, covers quality and cost, and cites the original study', () => {
+    const md = comparisonMarkdown(rows, context);
+    expect(md).toContain('Best test accuracy: **densenet-small v1** (63.0%)');
+    expect(md).toContain('| resnet-small v1 | resnet | 61.0% | 56.0% | - | 3,000 | 17 / 20 |');
+    expect(md).toContain('| densenet-small v1 | densenet | 63.0% | 58.0% | 0.041 | 3,000 | 17 / 20 |');
     expect(md).toContain(
-      '| resnet152 v1 | 1,000,000 | 61.0% | 56.0% | 17 / 20 | 10 min 0 s | 50.0 | 4.0 MB | 3.00 |',
+      '| resnet-small v1 | 1,000,000 | 24.9 M | 96 px | 10 min 0 s | 30 s | 50.0 | 4.0 MB | 310 | 1205 |',
     );
+    expect(md).toContain('measured on Some CPU (2 cores, load average 1.5 1.3 1.0 at the time)');
     expect(md).toContain('| resnet152 | 53.4% |');
+    for (const file of ['quality', 'per-class', 'curves', 'confusion-1', 'confusion-2', 'cost'])
+      expect(md).toContain(`(comparison-${file}.svg)`);
+    expect(md).not.toMatch(/\n\n\n/);
+    expect(comparisonMarkdown(rows, context, { headingLevel: 2 })).toMatch(/^## Backbone comparison\n/);
   });
 
-  it('renders its three charts', async () => {
-    for (const spec of [qualitySpec(rows), perClassSpec(rows), costSpec(rows)]) {
-      const svg = await renderSvg(spec);
-      expect(svg).toContain('densenet161 v1');
+  it('renders every chart with both models', async () => {
+    const charts = comparisonCharts(rows, 'Testing');
+    expect(charts.map((c) => c.file)).toEqual([
+      'comparison-quality',
+      'comparison-per-class',
+      'comparison-curves',
+      'comparison-confusion-1',
+      'comparison-confusion-2',
+      'comparison-cost',
+    ]);
+    for (const chart of charts) {
+      const svg = await renderSvg(chart.spec);
+      expect(svg).toContain(chart.file === 'comparison-confusion-1' ? 'resnet-small v1' : 'v1');
+      if (!chart.file.startsWith('comparison-confusion')) expect(svg).toContain('densenet-small v1');
     }
+  });
+
+  it('reads ECE only where calibration measured it, and the median epoch time', () => {
+    expect(eceOf(metrics)).toBeNull();
+    expect(eceOf({ ...metrics, calibration: { ece: 0.02 } } as typeof metrics)).toBe(0.02);
+    expect(medianEpochSeconds(history)).toBe(2);
+    expect(medianEpochSeconds([])).toBeNull();
   });
 });

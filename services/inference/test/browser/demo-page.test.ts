@@ -51,7 +51,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   [registry, browser] = await Promise.all([trainedRegistry(), launchChromium()]);
-  service = await startService({ registry: registry.dir });
+  service = await startService({ registry: registry.dir, env: { STUDY_DIR: registry.studyDir } });
   // /readyz needs one loaded version; the page lists the others as loading until they are.
   await waitUntil(
     async () => {
@@ -458,6 +458,41 @@ describe('model cards', () => {
       );
       await expect(page.locator('#comparison .confusion').count()).resolves.toBe(2);
       await screenshot(page, 'models-comparison');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    'the Models view shows the study: both families, its table and chart, and a link to the whole page',
+    async () => {
+      const { page } = await open('/?view=models');
+      await page.waitForSelector('#study-table');
+      await expect(page.locator('#study-title').textContent()).resolves.toBe('The study: ResNet vs DenseNet');
+      expect(await texts(page, '.study-families li')).toEqual([
+        `ResNet: resnet-tiny, ${TEST_MODEL}`,
+        'DenseNet: densenet-tiny',
+      ]);
+      const study = JSON.parse(await readFile(path.join(registry.studyDir, 'study.json'), 'utf8')) as {
+        rows: { name: string; accuracy: number }[];
+      };
+      expect(await texts(page, '#study-table tbody th')).toEqual(study.rows.map((r) => `${r.name} v1`));
+      const densenetRow = await page
+        .locator('#study-table tbody tr', { hasText: 'densenet-tiny' })
+        .textContent();
+      expect(densenetRow).toContain('DenseNet');
+      expect(densenetRow).toContain(pct(study.rows.find((r) => r.name === 'densenet-tiny')!.accuracy));
+      await imageLoaded(page, '.study-chart');
+      const link = page.getByRole('link', { name: /The whole study/ });
+      const href = await link.getAttribute('href');
+      const whole = await service.request('GET', href!);
+      expect(whole.status).toBe(200);
+      expect(whole.text).toMatch(/^# The study: ResNet vs DenseNet\n/);
+      // Each tile names its family.
+      await expect(
+        page.locator('[data-model="densenet-tiny"] .model-tile__arch').textContent(),
+      ).resolves.toMatch(/^DenseNet · densenet-tiny · /);
+      expect(await axeViolations(page)).toEqual([]);
+      await screenshot(page, 'models-study');
     },
     TEST_TIMEOUT_MS,
   );

@@ -1,11 +1,19 @@
-// The model shipped in models/ as the service's default (README, "The default model"): it is
-// there, intact (sha256), small enough for git, answers deterministically on generated inputs in
-// both runtimes alike, and — when ../shared holds the dataset — still recognizes expressions on a
-// fixed subset of the test split, so a preprocessing change that breaks it is caught.
-import { existsSync } from 'node:fs';
+// Every model shipped in models/ (README, "The default model" and "The study"): the default
+// resnet-small-x3, resnet-small beside it, and any model that joins them (the study's DenseNet):
+// each is there, intact (sha256), small enough for git, answers deterministically on generated
+// inputs in both runtimes alike, and — when ../shared holds the dataset — still recognizes
+// expressions on a fixed subset of the test split, so a preprocessing change that breaks it is caught.
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CLASSES, preprocessImage, resolve, resolveClassName, type ModelMetadata } from '@fer/shared';
+import {
+  CLASSES,
+  isValidModelName,
+  preprocessImage,
+  resolve,
+  resolveClassName,
+  type ModelMetadata,
+} from '@fer/shared';
 import { DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL } from '../../src/config';
 import { createRuntime, type InferenceRuntime } from '../../src/runtime';
 import { faceCrop } from '../helpers/images';
@@ -17,113 +25,45 @@ const MAX_VERSION_BYTES = 25 * 1024 * 1024;
 const PARITY_TOLERANCE = 1e-4;
 const SUBSET_SIZE = 600;
 /**
- * The issue's floor. The model scores 67.6% on the whole split and 63.8% on this subset (its member
- * resnet-small v1 alone: 65.6% and 61.7%, and 51.7% on the subset without the normalization).
+ * The default model's floor (the issue's). It scores 67.6% on the whole split and 63.8% on this
+ * subset (its member resnet-small v1 alone: 65.6% and 61.7%, and 51.7% on the subset without the
+ * normalization).
  */
-const MIN_SUBSET_ACCURACY = 0.6;
+const DEFAULT_MODEL_FLOOR = 0.6;
+/**
+ * Every shipped model's floor: its own test accuracy (metadata.json, the whole split) less this.
+ * The subset is a fixed sample of the same split: both ResNets score 3.8-3.9 points below their
+ * whole-split figure on it (one standard error of 600 images is about 2 points); a broken
+ * preprocessing costs about 14.
+ */
+const SUBSET_MARGIN = 0.06;
 const TEST_SPLIT = path.resolve(REPO_ROOT, '../shared/datasets/fer6/Testing/Testing');
 const HAVE_TEST_SPLIT = existsSync(TEST_SPLIT);
 const LOAD_TIMEOUT_MS = 120_000;
 
-let dir: string;
-let metadata: ModelMetadata;
+/** The model folders of models/, read when the test file loads so each gets its own tests. */
+const SHIPPED = readdirSync(DEFAULT_REGISTRY_DIR, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && isValidModelName(entry.name))
+  .map((entry) => entry.name)
+  .sort();
+
 const runtimes: InferenceRuntime[] = [];
-
-beforeAll(async () => {
-  const version = await resolve(DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL, undefined, { verify: 'sha256' });
-  dir = version.dir;
-  metadata = version.metadata;
-});
-
 afterAll(async () => {
   await Promise.all(runtimes.map((r) => r.dispose()));
 });
 
-async function loaded(kind: 'onnx' | 'tfjs'): Promise<InferenceRuntime> {
-  const runtime = createRuntime(kind, { device: 'cpu', threads: 2, tfjsBackend: 'wasm' });
-  runtimes.push(runtime);
-  await runtime.load(dir, metadata);
-  return runtime;
-}
+test('models/ ships the default model', () => {
+  expect(SHIPPED).toContain(SHIPPED_DEFAULT_MODEL);
+});
 
 /** Encoded images through the shared preprocessing, as one NHWC batch. */
-async function batchOf(images: readonly Uint8Array[]): Promise<Float32Array> {
+async function batchOf(images: readonly Uint8Array[], metadata: ModelMetadata): Promise<Float32Array> {
   const inputs = await Promise.all(images.map((bytes) => preprocessImage(bytes, metadata.preprocessing)));
   const size = inputs[0].length;
   const batch = new Float32Array(inputs.length * size);
   inputs.forEach((input, i) => batch.set(input, i * size));
   return batch;
 }
-
-test('the shipped default model is published, passes its sha256 checks and fits in git', () => {
-  expect(metadata.name).toBe(SHIPPED_DEFAULT_MODEL);
-  expect(metadata.classes).toEqual([...CLASSES]);
-  const bytes = metadata.artifacts.reduce((sum, artifact) => sum + artifact.bytes, 0);
-  expect(bytes).toBeLessThanOrEqual(MAX_VERSION_BYTES);
-});
-
-test(
-  'it classifies generated inputs deterministically, batched or one by one, alike in ONNX Runtime and TF.js',
-  async () => {
-    const n = 6;
-    const input = await batchOf(await Promise.all(Array.from({ length: n }, (_, seed) => faceCrop('png', seed))));
-    const onnx = await loaded('onnx');
-    const first = await onnx.run(input, n);
-    expect(await onnx.run(input, n)).toEqual(first);
-
-    const size = input.length / n;
-    for (let i = 0; i < n; i++) {
-      const row = first.subarray(i * CLASSES.length, (i + 1) * CLASSES.length);
-      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-      const alone = await onnx.run(input.slice(i * size, (i + 1) * size), 1);
-      alone.forEach((p, c) => expect(Math.abs(p - row[c])).toBeLessThan(PARITY_TOLERANCE));
-    }
-
-    const tfjs = await loaded('tfjs');
-    const viaTfjs = await tfjs.run(input, n);
-    viaTfjs.forEach((p, i) => expect(Math.abs(p - first[i])).toBeLessThan(PARITY_TOLERANCE));
-  },
-  LOAD_TIMEOUT_MS,
-);
-
-test(
-  'it answers a face and its mirror image alike: every member also sees the mirror image',
-  async () => {
-    const n = 4;
-    const crops = await Promise.all(Array.from({ length: n }, (_, seed) => faceCrop('png', seed + 10)));
-    const input = await batchOf(crops);
-    // Mirror the model input itself: resampling a mirrored file is not exactly a mirrored resample.
-    const side = metadata.preprocessing.input_size;
-    const mirrored = input.map((_, i) => {
-      const x = Math.floor(i / 3) % side;
-      return input[i + (side - 1 - 2 * x) * 3];
-    });
-    const onnx = await loaded('onnx');
-    const direct = await onnx.run(input, n);
-    const fromMirror = await onnx.run(mirrored, n);
-    direct.forEach((p, i) => expect(Math.abs(p - fromMirror[i])).toBeLessThan(PARITY_TOLERANCE));
-    expect(metadata.ensemble?.mirror).toBe(true);
-  },
-  LOAD_TIMEOUT_MS,
-);
-
-test('it records the dataset its members were trained and it was tested on, as its member resnet-small v1 does', async () => {
-  // The ensemble has no training block; without this the Models view could not tell that the two
-  // shipped models were tested on the same images. The ensemble job checked the dataset against
-  // its members' and wrote the fingerprint into its report too.
-  const member = await resolve(DEFAULT_REGISTRY_DIR, 'resnet-small', 1);
-  const dataset = metadata.ensemble?.dataset;
-  expect(dataset).toEqual({
-    format: member.metadata.training?.dataset.format,
-    fingerprint: member.metadata.training?.dataset.fingerprint,
-  });
-  const report = await readFile(path.join(dir, 'report', 'report.md'), 'utf8');
-  expect(report).toContain(`fingerprint \`${dataset?.fingerprint}\``);
-  expect([metadata.metrics?.split, metadata.metrics?.samples]).toEqual([
-    member.metadata.metrics?.split,
-    member.metadata.metrics?.samples,
-  ]);
-});
 
 /**
  * Every k-th image of the test split (classes in order, file names sorted): a fixed subset that
@@ -141,27 +81,124 @@ async function testSubset(size: number): Promise<{ file: string; label: number }
   return all.filter((_, i) => i % stride === 0).slice(0, size);
 }
 
-(HAVE_TEST_SPLIT ? test : test.skip)(
-  `it is right on at least ${MIN_SUBSET_ACCURACY * 100}% of a fixed ${SUBSET_SIZE}-image subset of the fer6 test split` +
-    (HAVE_TEST_SPLIT ? '' : ' (skipped: ../shared/datasets/fer6 is absent)'),
-  async () => {
-    const subset = await testSubset(SUBSET_SIZE);
-    expect(subset).toHaveLength(SUBSET_SIZE);
-    const onnx = await loaded('onnx');
-    const batchSize = 50;
-    let right = 0;
-    for (let start = 0; start < subset.length; start += batchSize) {
-      const items = subset.slice(start, start + batchSize);
-      const batch = await batchOf(await Promise.all(items.map((item) => readFile(item.file))));
-      const probabilities = await onnx.run(batch, items.length);
-      items.forEach((item, i) => {
-        const row = Array.from(probabilities.subarray(i * CLASSES.length, (i + 1) * CLASSES.length));
-        if (row.indexOf(Math.max(...row)) === item.label) right++;
+describe.each(SHIPPED)('models/%s', (name) => {
+  let dir: string;
+  let metadata: ModelMetadata;
+
+  beforeAll(async () => {
+    const version = await resolve(DEFAULT_REGISTRY_DIR, name, undefined, { verify: 'sha256' });
+    dir = version.dir;
+    metadata = version.metadata;
+  });
+
+  async function loaded(kind: 'onnx' | 'tfjs'): Promise<InferenceRuntime> {
+    const runtime = createRuntime(kind, { device: 'cpu', threads: 2, tfjsBackend: 'wasm' });
+    runtimes.push(runtime);
+    await runtime.load(dir, metadata);
+    return runtime;
+  }
+
+  test('is published with test metrics, passes its sha256 checks and fits in git', () => {
+    expect(metadata.name).toBe(name);
+    expect(metadata.classes).toEqual([...CLASSES]);
+    expect(metadata.metrics?.accuracy).toBeGreaterThan(0);
+    const bytes = metadata.artifacts.reduce((sum, artifact) => sum + artifact.bytes, 0);
+    expect(bytes).toBeLessThanOrEqual(MAX_VERSION_BYTES);
+  });
+
+  test(
+    'classifies generated inputs deterministically, batched or one by one, alike in ONNX Runtime and TF.js',
+    async () => {
+      const n = 6;
+      const crops = await Promise.all(Array.from({ length: n }, (_, seed) => faceCrop('png', seed)));
+      const input = await batchOf(crops, metadata);
+      const onnx = await loaded('onnx');
+      const first = await onnx.run(input, n);
+      expect(await onnx.run(input, n)).toEqual(first);
+
+      const size = input.length / n;
+      for (let i = 0; i < n; i++) {
+        const row = first.subarray(i * CLASSES.length, (i + 1) * CLASSES.length);
+        expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+        const alone = await onnx.run(input.slice(i * size, (i + 1) * size), 1);
+        alone.forEach((p, c) => expect(Math.abs(p - row[c])).toBeLessThan(PARITY_TOLERANCE));
+      }
+
+      const tfjs = await loaded('tfjs');
+      const viaTfjs = await tfjs.run(input, n);
+      viaTfjs.forEach((p, i) => expect(Math.abs(p - first[i])).toBeLessThan(PARITY_TOLERANCE));
+    },
+    LOAD_TIMEOUT_MS,
+  );
+
+  const mirrored = name === SHIPPED_DEFAULT_MODEL ? test : test.skip;
+  mirrored(
+    'answers a face and its mirror image alike: every member also sees the mirror image' +
+      (name === SHIPPED_DEFAULT_MODEL ? '' : ' (the default model only)'),
+    async () => {
+      expect(metadata.ensemble?.mirror).toBe(true);
+      const n = 4;
+      const crops = await Promise.all(Array.from({ length: n }, (_, seed) => faceCrop('png', seed + 10)));
+      const input = await batchOf(crops, metadata);
+      // Mirror the model input itself: resampling a mirrored file is not exactly a mirrored resample.
+      const side = metadata.preprocessing.input_size;
+      const mirror = input.map((_, i) => {
+        const x = Math.floor(i / 3) % side;
+        return input[i + (side - 1 - 2 * x) * 3];
       });
-    }
-    const accuracy = right / subset.length;
-    console.log(`shipped model on the ${SUBSET_SIZE}-image test subset: accuracy ${accuracy.toFixed(4)}`);
-    expect(accuracy).toBeGreaterThanOrEqual(MIN_SUBSET_ACCURACY);
-  },
-  LOAD_TIMEOUT_MS,
-);
+      const onnx = await loaded('onnx');
+      const direct = await onnx.run(input, n);
+      const fromMirror = await onnx.run(mirror, n);
+      direct.forEach((p, i) => expect(Math.abs(p - fromMirror[i])).toBeLessThan(PARITY_TOLERANCE));
+    },
+    LOAD_TIMEOUT_MS,
+  );
+
+  (HAVE_TEST_SPLIT ? test : test.skip)(
+    `is right on a fixed ${SUBSET_SIZE}-image subset of the fer6 test split within ${SUBSET_MARGIN * 100} points of its recorded test accuracy` +
+      (HAVE_TEST_SPLIT ? '' : ' (skipped: ../shared/datasets/fer6 is absent)'),
+    async () => {
+      const subset = await testSubset(SUBSET_SIZE);
+      expect(subset).toHaveLength(SUBSET_SIZE);
+      const onnx = await loaded('onnx');
+      const batchSize = 50;
+      let right = 0;
+      for (let start = 0; start < subset.length; start += batchSize) {
+        const items = subset.slice(start, start + batchSize);
+        const batch = await batchOf(await Promise.all(items.map((item) => readFile(item.file))), metadata);
+        const probabilities = await onnx.run(batch, items.length);
+        items.forEach((item, i) => {
+          const row = Array.from(probabilities.subarray(i * CLASSES.length, (i + 1) * CLASSES.length));
+          if (row.indexOf(Math.max(...row)) === item.label) right++;
+        });
+      }
+      const accuracy = right / subset.length;
+      const recorded = metadata.metrics?.accuracy ?? 1;
+      const floor = Math.max(recorded - SUBSET_MARGIN, name === SHIPPED_DEFAULT_MODEL ? DEFAULT_MODEL_FLOOR : 0);
+      console.log(
+        `${name} on the ${SUBSET_SIZE}-image test subset: accuracy ${accuracy.toFixed(4)} (whole split ${recorded.toFixed(4)}, floor ${floor.toFixed(4)})`,
+      );
+      expect(accuracy).toBeGreaterThanOrEqual(floor);
+    },
+    LOAD_TIMEOUT_MS,
+  );
+});
+
+test('the default model records the dataset its members were trained and it was tested on, as its member resnet-small v1 does', async () => {
+  // The ensemble has no training block; without this the Models view could not tell that the two
+  // shipped models were tested on the same images. The ensemble job checked the dataset against
+  // its members' and wrote the fingerprint into its report too.
+  const { dir, metadata } = await resolve(DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL, 1);
+  const member = await resolve(DEFAULT_REGISTRY_DIR, 'resnet-small', 1);
+  const dataset = metadata.ensemble?.dataset;
+  expect(dataset).toEqual({
+    format: member.metadata.training?.dataset.format,
+    fingerprint: member.metadata.training?.dataset.fingerprint,
+  });
+  const report = await readFile(path.join(dir, 'report', 'report.md'), 'utf8');
+  expect(report).toContain(`fingerprint \`${dataset?.fingerprint}\``);
+  expect([metadata.metrics?.split, metadata.metrics?.samples]).toEqual([
+    member.metadata.metrics?.split,
+    member.metadata.metrics?.samples,
+  ]);
+});

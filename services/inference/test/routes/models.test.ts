@@ -8,8 +8,10 @@ import path from 'node:path';
 import { CLASSES } from '@fer/shared';
 import { faceCrop } from '../helpers/images';
 import { READY_TIMEOUT_MS, startService, waitUntil, type Sent, type TestService } from '../helpers/service';
+import { makeModel } from '../../scripts/make-model';
 import {
   freshRegistry,
+  MAKE_MODEL_TIMEOUT_MS,
   publishNextVersion,
   removeDir,
   TEST_INPUT_SIZE,
@@ -210,6 +212,51 @@ describe('registry changes while serving', () => {
     },
     TEST_TIMEOUT_MS,
   );
+});
+
+describe('both backbone families', () => {
+  /** The study's DenseNet configuration, as models/ ships it (here with seeded random weights). */
+  const DENSENET = 'densenet-small';
+  let service: TestService;
+  let registry: string;
+  beforeAll(async () => {
+    registry = await freshRegistry();
+    const request = { config: DENSENET, inputSize: TEST_INPUT_SIZE, registry, seed: 3 };
+    await makeModel({ ...request, timeoutMs: MAKE_MODEL_TIMEOUT_MS });
+    service = await startService({ registry });
+    await waitUntil(
+      async () =>
+        (await versions(service, DENSENET)).some((v) => v.status === 'ready') &&
+        (await versions(service, TEST_MODEL)).some((v) => v.status === 'ready'),
+      RELOAD_TIMEOUT_MS,
+      `${DENSENET} and ${TEST_MODEL} to load`,
+    );
+  }, SETUP_TIMEOUT_MS + MAKE_MODEL_TIMEOUT_MS);
+  afterAll(async () => {
+    await service?.close();
+    await removeDir(registry);
+  });
+
+  test(`GET /models lists a ResNet and a DenseNet; ?model=${DENSENET} is answered by the DenseNet`, async () => {
+    const list = await service.request('GET', '/models');
+    const families = Object.fromEntries(
+      list.body.models.map((m: { name: string; versions: { architecture: { family: string } }[] }) => [
+        m.name,
+        m.versions[0].architecture.family,
+      ]),
+    );
+    expect(families).toEqual({ [TEST_MODEL]: 'resnet', [DENSENET]: 'densenet' });
+    const detail = await service.request('GET', `/models/${DENSENET}/versions/1`);
+    expect(detail.body.metadata.architecture).toMatchObject({ family: 'densenet', config: DENSENET });
+
+    const densenet = await service.predict(face, `?crop=none&model=${DENSENET}`);
+    expect(densenet.status).toBe(200);
+    expect(densenet.body.model).toEqual({ name: DENSENET, version: 1 });
+    const resnet = await service.predict(face, `?crop=none&model=${TEST_MODEL}`);
+    expect([resnet.status, resnet.body.model?.name]).toEqual([200, TEST_MODEL]);
+    const [a, b] = [densenet, resnet].map((r) => r.body.faces[0].probabilities);
+    expect(CLASSES.some((name) => Math.abs(a[name] - b[name]) > DIFFERENT_ANSWER)).toBe(true);
+  });
 });
 
 describe('MODEL_VERSIONS_LOADED', () => {

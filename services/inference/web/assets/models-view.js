@@ -1,11 +1,13 @@
 /**
- * The "Models" view: the side-by-side comparison when several models have test metrics, then a
- * tile per model (its versions and their status, the default version's accuracy and macro-F1) with
- * links to its model card and to trying it.
+ * The "Models" view: the study (the backbone families in the registry and, when the service serves
+ * docs/study, its table and chart), the side-by-side comparison when several models have test
+ * metrics, then a tile per model (its family and configuration, its versions and their status, the
+ * default version's accuracy and macro-F1) with links to its model card and to trying it.
  */
 import { comparable, comparisonSection } from './comparison.js';
 import { h, replaceChildren } from './dom.js';
 import { compactCount, percent } from './format.js';
+import { fetchStudy, familyName, studySection } from './study.js';
 import { stateToSearch } from './url-state.js';
 import { tile } from './widgets.js';
 
@@ -49,7 +51,7 @@ function modelTile(model, defaultModel) {
         arch
           ? h('p', {
               class: 'model-tile__arch',
-              text: `${arch.config} · ${compactCount(arch.parameters)} parameters${shown?.input_size ? ` · ${shown.input_size} px` : ''}`,
+              text: `${familyName(arch.family)} · ${arch.config} · ${compactCount(arch.parameters)} parameters${shown?.input_size ? ` · ${shown.input_size} px` : ''}`,
             })
           : null,
       ),
@@ -131,9 +133,23 @@ export async function renderModelsOverview(container, { api, list }) {
     const v = representative(m);
     return v?.metrics ? [{ name: m.name, version: v.version }] : [];
   });
+  const studySlot = h('div', {});
   const comparisonSlot = h('div', {});
-  replaceChildren(container, comparisonSlot, tiles);
-  if (candidates.length < 2) return;
+  replaceChildren(container, studySlot, comparisonSlot, tiles);
+  // The study and the comparison load side by side; the view is complete when both are in.
+  const study = fetchStudy().then((found) => replaceChildren(studySlot, studySection(list, found)));
+  await Promise.all([
+    study,
+    candidates.length >= 2 ? renderComparison(comparisonSlot, api, candidates) : null,
+  ]);
+}
+
+/**
+ * @param {HTMLElement} comparisonSlot
+ * @param {Api} api
+ * @param {{ name: string, version: number }[]} candidates
+ */
+async function renderComparison(comparisonSlot, api, candidates) {
   replaceChildren(comparisonSlot, h('p', { class: 'muted', text: 'Loading the comparison…' }));
   try {
     /** @type {VersionDetail[]} */

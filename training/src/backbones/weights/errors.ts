@@ -23,20 +23,33 @@ export class WeightFileError extends WeightImportError {
   }
 }
 
-/** The state dict is readable but does not match the model: every problem is listed. */
+/**
+ * The state dict is readable but does not match the model. The message holds the count and the
+ * first few problems; `problems` holds them all but is not enumerable, so a logger that serializes
+ * the error (pino's `err`) writes the bounded message, not thousands of lines (a ResNet file into
+ * a DenseNet has about two thousand problems).
+ */
 export class WeightMismatchError extends WeightImportError {
-  constructor(
-    readonly problems: readonly string[],
-    context: string,
-  ) {
-    const shown = problems.slice(0, MAX_PROBLEMS_IN_MESSAGE);
-    const more = problems.length - shown.length;
-    super(
-      'WEIGHT_MISMATCH',
-      `${context}: ${problems.length} problem(s): ${shown.join('; ')}${more > 0 ? `; ... and ${more} more` : ''}`,
-    );
+  declare readonly problems: readonly string[];
+  readonly problemCount: number;
+
+  constructor(problems: readonly string[], context: string) {
+    super('WEIGHT_MISMATCH', `${context}: ${summarizeProblems(problems)}`);
+    Object.defineProperty(this, 'problems', { value: problems, enumerable: false });
+    this.problemCount = problems.length;
   }
 }
 
-/** Enough to diagnose a wrong architecture without a multi-page message; `problems` holds them all. */
-const MAX_PROBLEMS_IN_MESSAGE = 12;
+/** Enough to diagnose a wrong architecture in one readable line; `problems` holds them all. */
+export const MAX_PROBLEMS_IN_MESSAGE = 5;
+
+/**
+ * The count and the first few problems, for messages and log lines.
+ *
+ * @example summarizeProblems(['a', 'b']) // '2 problem(s): a; b'
+ */
+export function summarizeProblems(problems: readonly string[], limit = MAX_PROBLEMS_IN_MESSAGE): string {
+  const shown = problems.slice(0, limit);
+  const more = problems.length - shown.length;
+  return `${problems.length} problem(s): ${shown.join('; ')}${more > 0 ? `; ... and ${more} more` : ''}`;
+}

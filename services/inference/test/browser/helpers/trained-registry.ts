@@ -3,8 +3,9 @@
  * cards: the training workspace's `npm run train` (a subprocess; the service never imports
  * training) trains two tiny backbones, one ResNet and one DenseNet, for a few epochs on a small
  * synthetic dataset drawn here (stripes whose orientation and period depend on the class), then
- * evaluates, reports and publishes them as the real job does. The template's `tiny` model (random
- * weights, no metrics) stays in the registry too.
+ * evaluates, reports and publishes them as the real job does, and writes their comparison, which
+ * `npm run study-page` turns into a study page as docs/study is made. The template's `tiny` model
+ * (random weights, no metrics) stays in the registry too.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp } from 'node:fs/promises';
@@ -58,6 +59,8 @@ async function drawDataset(root: string): Promise<void> {
 export interface TrainedRegistry {
   /** The registry: `tiny` v1 (no metrics), `resnet-tiny` v1 and `densenet-tiny` v1 (trained). */
   dir: string;
+  /** The study page of the two trained models (what STUDY_DIR points at). */
+  studyDir: string;
   remove(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export interface TrainedRegistry {
 export async function trainedRegistry(): Promise<TrainedRegistry> {
   const dir = await freshRegistry();
   const work = await mkdtemp(path.join(os.tmpdir(), 'fer-demo-training-'));
+  const studyDir = await mkdtemp(path.join(os.tmpdir(), 'fer-demo-study-'));
   try {
     const data = path.join(work, 'data');
     await drawDataset(data);
@@ -76,17 +80,29 @@ export async function trainedRegistry(): Promise<TrainedRegistry> {
     args.push('--epochs', '4', '--input-size', '32', '--batch-size', '16', '--registry', dir);
     args.push('--runs-dir', path.join(work, 'runs'), '--comparison-dir', path.join(work, 'comparison'));
     args.push('--no-progress', '--log-level', 'warn');
-    try {
-      await run('npm', args, { cwd: REPO_ROOT, timeout: TRAIN_TIMEOUT_MS });
-    } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr ?? '';
-      throw new Error(`npm run train failed: ${stderr || String(error)}`);
+    const page = ['run', '-s', 'study-page', '--', path.join(work, 'comparison'), '--out', studyDir];
+    for (const [what, command] of [
+      ['npm run train', args],
+      ['npm run study-page', page],
+    ] as const) {
+      try {
+        await run('npm', command, { cwd: REPO_ROOT, timeout: TRAIN_TIMEOUT_MS });
+      } catch (error) {
+        const stderr = (error as { stderr?: string }).stderr ?? '';
+        throw new Error(`${what} failed: ${stderr || String(error)}`);
+      }
     }
   } catch (error) {
-    await removeDir(dir);
+    await Promise.all([removeDir(dir), removeDir(studyDir)]);
     throw error;
   } finally {
     await removeDir(work);
   }
-  return { dir, remove: () => removeDir(dir) };
+  return {
+    dir,
+    studyDir,
+    remove: async () => {
+      await Promise.all([removeDir(dir), removeDir(studyDir)]);
+    },
+  };
 }
