@@ -1,8 +1,10 @@
 /**
  * Finding the faces in an uploaded image: a downscaled, upright RGB copy made with sharp (off the
- * event loop, in libuv's pool), detection in the worker pool, boxes mapped back to the upright
- * original. What to crop and how is the caller's business. The pool starts in the background so
- * the service answers health checks (and `crop=none` requests) while the detector warms up.
+ * event loop, in libuv's pool; JPEG and WebP are decoded straight at the reduced size, sharp's
+ * shrink-on-load), detection in the worker pool, boxes and landmarks mapped back to the upright
+ * original. How to crop is described by the detector's crop geometry; cropping is the caller's
+ * business. The pool starts in the background so the service answers health checks (and
+ * `crop=none` requests) while the detector warms up.
  */
 import sharp from 'sharp';
 import { UndecodableImageError } from '@fer/shared';
@@ -10,6 +12,7 @@ import { NotReadyError } from '../errors';
 import type { DetectorSettings } from './detector-protocol';
 import { DetectorPool, type PoolLogger } from './detector-pool';
 import { detectionSize, toOriginal, type FaceBox, type Size } from './face-boxes';
+import type { CropGeometry } from './crop-geometry';
 
 export interface FaceDetectorOptions {
   settings: DetectorSettings;
@@ -19,6 +22,8 @@ export interface FaceDetectorOptions {
   /** Images allowed to wait for a worker before requests are refused (503). */
   maxQueue: number;
   logger: PoolLogger;
+  /** How this detector's boxes become model crops (fitted per detector); null: the model's margin. */
+  cropGeometry: CropGeometry | null;
 }
 
 export type DetectorState = 'stopped' | 'starting' | 'ready' | 'failed';
@@ -45,6 +50,16 @@ export class FaceDetector {
     return this.starting ? 'starting' : 'stopped';
   }
 
+  /** How this detector's boxes become model crops; null when the model's own margin applies. */
+  get cropGeometry(): CropGeometry | null {
+    return this.options.cropGeometry;
+  }
+
+  /** Why the detector could not start (null unless `state` is 'failed'). */
+  get failureReason(): string | null {
+    return this.failure;
+  }
+
   /** Images waiting for a worker. */
   get queueDepth(): number {
     return this.pool?.queueDepth ?? 0;
@@ -55,7 +70,7 @@ export class FaceDetector {
     return this.pool?.heldTensors ?? null;
   }
 
-  /** The TF.js backend the workers run on. */
+  /** The runtime the workers run on (onnxruntime-cpu, or the TF.js backend). */
   get backend(): string | null {
     return this.pool?.backend ?? null;
   }
