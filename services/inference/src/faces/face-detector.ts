@@ -36,6 +36,37 @@ export interface Detection {
   detectMs: number;
 }
 
+/**
+ * The upright RGB copy a detector sees: longest side at most `maxSide`, decoded straight at that
+ * size where the format allows (sharp's shrink-on-load for JPEG and WebP).
+ *
+ * @example const { rgb, size } = await detectionCopy(bytes, { width: 2280, height: 1588 }, 256); // 256x178
+ * @throws UndecodableImageError when the pixel data is corrupt.
+ */
+export async function detectionCopy(
+  bytes: Uint8Array,
+  original: Size,
+  maxSide: number,
+): Promise<{ rgb: Uint8Array; size: Size }> {
+  const size = detectionSize(original, maxSide);
+  let rgb: Buffer;
+  try {
+    rgb = await sharp(bytes, { limitInputPixels: original.width * original.height })
+      .autoOrient()
+      .resize(size.width, size.height, { fit: 'fill' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer();
+  } catch (error) {
+    throw new UndecodableImageError('the image data is corrupt or truncated', { cause: error });
+  }
+  if (rgb.length !== size.width * size.height * 3) {
+    throw new UndecodableImageError(`unexpected pixel layout (${rgb.length} bytes)`);
+  }
+  return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), size };
+}
+
 export class FaceDetector {
   private pool: DetectorPool | null = null;
   private starting: Promise<void> | null = null;
@@ -110,22 +141,7 @@ export class FaceDetector {
     if (!this.pool) await this.start();
     const pool = this.pool;
     if (!pool) throw new NotReadyError('The face detector is not available; crop=none still works');
-    const target = detectionSize(original, this.options.maxSide);
-    let rgb: Buffer;
-    try {
-      rgb = await sharp(bytes, { limitInputPixels: original.width * original.height })
-        .autoOrient()
-        .resize(target.width, target.height, { fit: 'fill' })
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer();
-    } catch (error) {
-      throw new UndecodableImageError('the image data is corrupt or truncated', { cause: error });
-    }
-    if (rgb.length !== target.width * target.height * 3) {
-      throw new UndecodableImageError(`unexpected pixel layout (${rgb.length} bytes)`);
-    }
+    const { rgb, size: target } = await detectionCopy(bytes, original, this.options.maxSide);
     const resized = performance.now();
     signal.throwIfAborted();
     const { detections } = await pool.detect({ rgb, ...target }, signal);
