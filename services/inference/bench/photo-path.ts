@@ -1,5 +1,5 @@
 /**
- * `npm run bench:photo-path [-- --split Testing --per-class 60 --scales 4 --backgrounds grey --angles 0]`
+ * `npm run bench:photo-path [-- --split Testing --per-class 60 --scales 4 --backgrounds grey --angles=-10,0,10]`
  *
  * Photo-path fidelity: what an app that sends photos gets (detector box -> crop -> model) against
  * what the model gives the dataset image itself (crop=none). Each labelled fer6 crop (48 px) is
@@ -92,6 +92,7 @@ async function photoBackgrounds(pipeline: PhotoPipeline, count: number, seed: nu
     const upright = await sharp(await readFile(path.join(PHOTOS, names[Math.floor(rand() * names.length)])))
       .autoOrient()
       .removeAlpha()
+      .raw()
       .toBuffer({ resolveWithObject: true });
     const { width, height } = upright.info;
     const side = Math.min(width, height, Math.round(CANVAS * (1 + rand())));
