@@ -26,7 +26,7 @@ import type { RuntimeKind } from '../src/runtime/types';
 import { summarizeLatency, type LatencySummary } from './bench/latency';
 import { metricValue } from './bench/prometheus-text';
 import { rawThroughput, type RawThroughput } from './bench/raw-runtime';
-import { SERVICE_START_TIMEOUT_MS, startServiceProcess, type ServiceProcess } from './bench/service-process';
+import { startServiceProcess, type ServiceProcess } from './bench/service-process';
 import { makeModel } from './make-model';
 import { faceCrops, photos } from './bench/workloads';
 
@@ -165,22 +165,6 @@ async function load(
     });
   });
   return { result, latencies, statuses };
-}
-
-/**
- * Waits until `model` is ready: /readyz turns 200 with the first loaded model, and a registry with
- * several models (the shipped one) may still be loading the one under test.
- */
-async function waitForModel(service: ServiceProcess, model: string): Promise<void> {
-  const end = Date.now() + SERVICE_START_TIMEOUT_MS;
-  for (;;) {
-    const list = (await (await fetch(`${service.url}/models`)).json()) as {
-      models: { name: string; versions: { status: string }[] }[];
-    };
-    if (list.models.find((m) => m.name === model)?.versions.some((v) => v.status === 'ready')) return;
-    if (Date.now() > end) throw new Error(`model ${model} not ready after ${SERVICE_START_TIMEOUT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 /** Resident memory (MB) of a fresh service once it has answered `count` photos. */
