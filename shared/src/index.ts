@@ -3,4 +3,6 @@ export * from './backend-names';
 export * from './errors';
 export * from './labels';
 export * from './preprocess';
+export * from './region-decode';
+export * from './rotated-crop';
 export * from './registry';

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BACKEND_NAMES } from '@fer/shared';
 import { RUNTIME_KINDS } from './runtime/types';
+import { BLAZEFACE_BACK } from './faces/detector-files';
 
 /** The project's own registry: what `npm start` serves when REGISTRY_DIR is not set. */
 export const DEFAULT_REGISTRY_DIR = path.resolve(__dirname, '../../../models');
@@ -21,8 +22,19 @@ export const DEFAULT_STUDY_DIR = path.resolve(__dirname, '../../../docs/study');
 export const SHIPPED_DEFAULT_MODEL = 'resnet-small-x3';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const DETECTOR_KINDS = ['tiny', 'ssd'] as const;
+/** blazeface: MediaPipe BlazeFace in ONNX Runtime (the default); tiny, ssd: face-api on TF.js. */
+export const DETECTOR_KINDS = ['blazeface', 'tiny', 'ssd'] as const;
 export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+/**
+ * Per-detector defaults, chosen with `measure-detectors` (README, "Face detection"): BlazeFace sees
+ * a copy whose longest side is its 256-px input (the JPEG is decoded at that size: shrink-on-load);
+ * face-api's detectors a 640-px copy.
+ */
+export const DETECTOR_DEFAULTS: Record<DetectorKind, { minScore: number; maxSide: number }> = {
+  blazeface: { minScore: 0.6, maxSide: 256 },
+  tiny: { minScore: 0.3, maxSide: 640 },
+  ssd: { minScore: 0.3, maxSide: 640 },
+};
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const number = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -77,14 +89,17 @@ export const envSchema = z.object({
   /** Most faces classified in one image (the largest ones); a request may ask for fewer. */
   MAX_FACES: int(1, 1000).default(32),
 
-  DETECTOR: z.enum(DETECTOR_KINDS).default('tiny'),
+  DETECTOR: z.enum(DETECTOR_KINDS).default('blazeface'),
+  /** BlazeFace's .onnx file (default: the vendored full-range model, detectors/blazeface). */
+  DETECTOR_MODEL: z.string().min(1).default(BLAZEFACE_BACK),
   /** Worker threads running the face detector; 0 means one per available core. */
   DETECTOR_WORKERS: int(0, 64).default(0),
-  /** Side of the square the detector network sees (multiple of 32 for the tiny detector). */
+  /** Side of the square the tiny detector's network sees (a multiple of 32). */
   DETECTOR_INPUT_SIZE: int(128, 1024).default(416),
-  DETECTOR_MIN_SCORE: number(0.05, 0.99).default(0.3),
-  /** Longest side of the downscaled copy the detector runs on. */
-  DETECTOR_MAX_SIDE: int(128, 4096).default(640),
+  /** Default per detector: DETECTOR_DEFAULTS. */
+  DETECTOR_MIN_SCORE: number(0.05, 0.99).optional(),
+  /** Longest side of the downscaled copy the detector runs on; default per detector: DETECTOR_DEFAULTS. */
+  DETECTOR_MAX_SIDE: int(128, 4096).optional(),
 
   /** Comma-separated API keys accepted in `x-api-key`; empty turns authentication off. */
   API_KEYS: list.default([]),
@@ -120,7 +135,15 @@ export interface Config {
   };
   batching: { maxBatchSize: number; maxDelayMs: number; maxQueue: number };
   limits: { requestTimeoutMs: number; maxBodyBytes: number; maxImagePixels: number; maxFaces: number };
-  detector: { kind: DetectorKind; workers: number; inputSize: number; minScore: number; maxSide: number };
+  detector: {
+    kind: DetectorKind;
+    /** BlazeFace's model file (unused by the TF.js detectors). */
+    modelPath: string;
+    workers: number;
+    inputSize: number;
+    minScore: number;
+    maxSide: number;
+  };
   security: { apiKeys: string[]; corsOrigins: string[]; rateLimitMax: number; rateLimitWindowMs: number };
   drainTimeoutMs: number;
 }
@@ -188,10 +211,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     detector: {
       kind: e.DETECTOR,
+      modelPath: path.resolve(e.DETECTOR_MODEL),
       workers: e.DETECTOR_WORKERS === 0 ? availableParallelism() : e.DETECTOR_WORKERS,
       inputSize: e.DETECTOR_INPUT_SIZE,
-      minScore: e.DETECTOR_MIN_SCORE,
-      maxSide: e.DETECTOR_MAX_SIDE,
+      minScore: e.DETECTOR_MIN_SCORE ?? DETECTOR_DEFAULTS[e.DETECTOR].minScore,
+      maxSide: e.DETECTOR_MAX_SIDE ?? DETECTOR_DEFAULTS[e.DETECTOR].maxSide,
     },
     security: {
       apiKeys: e.API_KEYS,

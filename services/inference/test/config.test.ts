@@ -52,7 +52,20 @@ describe('loadConfig', () => {
   });
 
   test('the tiny detector needs an input size that is a multiple of 32', () => {
-    expect(() => loadConfig({ DETECTOR_INPUT_SIZE: '400' })).toThrow(/DETECTOR_INPUT_SIZE/);
+    expect(() => loadConfig({ DETECTOR: 'tiny', DETECTOR_INPUT_SIZE: '400' })).toThrow(/DETECTOR_INPUT_SIZE/);
     expect(loadConfig({ DETECTOR: 'ssd', DETECTOR_INPUT_SIZE: '400' }).detector.inputSize).toBe(400);
+  });
+
+  test('BlazeFace in ONNX Runtime is the default detector; thresholds and copy sizes default per detector', () => {
+    expect(loadConfig({}).detector).toMatchObject({ kind: 'blazeface', minScore: 0.6, maxSide: 256 });
+    expect(loadConfig({ DETECTOR: 'tiny' }).detector).toMatchObject({
+      kind: 'tiny',
+      minScore: 0.3,
+      maxSide: 640,
+    });
+    expect(loadConfig({ DETECTOR_MIN_SCORE: '0.8', DETECTOR_MAX_SIDE: '512' }).detector).toMatchObject({
+      minScore: 0.8,
+      maxSide: 512,
+    });
   });
 });

@@ -14,10 +14,15 @@ import type {
   WorkerMessage,
 } from './detector-protocol';
 
-/** The worker is TypeScript: each thread registers tsx's loader before requiring it. */
-const WORKER_FILE = path.join(__dirname, 'detector-worker.ts');
-const WORKER_BOOTSTRAP = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(WORKER_FILE)});`;
-/** Loading tfjs + wasm + weights and warming up; generous because a busy CI machine is slow. */
+/**
+ * The worker entry file of each detector kind. Workers are TypeScript: each thread registers tsx's
+ * loader before requiring its file.
+ */
+function workerBootstrap(kind: DetectorSettings['kind']): string {
+  const file = path.join(__dirname, kind === 'blazeface' ? 'blazeface-worker.ts' : 'face-api-worker.ts');
+  return `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(file)});`;
+}
+/** Loading the runtime and weights and warming up; generous because a busy CI machine is slow. */
 export const WORKER_START_TIMEOUT_MS = 120_000;
 /** Pause before replacing a crashed worker, so a worker that always crashes cannot spin a core. */
 const RESPAWN_DELAY_MS = 1_000;
@@ -45,7 +50,7 @@ interface Task {
 interface Slot {
   worker: Worker;
   task: (Task & { id: number }) | null;
-  /** Tensors the worker reported holding after its last detection. */
+  /** TF.js tensors the worker reported holding after its last detection (0 for ONNX Runtime). */
   tensors: number | null;
 }
 
@@ -157,7 +162,10 @@ export class DetectorPool {
 
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: this.settings });
+      const worker = new Worker(workerBootstrap(this.settings.kind), {
+        eval: true,
+        workerData: this.settings,
+      });
       const slot: Slot = { worker, task: null, tensors: null };
       let started = false;
       const timer = setTimeout(() => {

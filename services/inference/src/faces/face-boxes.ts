@@ -4,6 +4,7 @@
  * Pure functions; the margin and square crop themselves come from @fer/shared's `marginBox`.
  */
 import type { CropBox } from '@fer/shared';
+import type { Point } from './blazeface-decode';
 import type { RawDetection } from './detector-protocol';
 
 export interface Size {
@@ -14,6 +15,8 @@ export interface Size {
 /** A detected face in the pixel coordinates of the upright original image. */
 export interface FaceBox extends CropBox {
   score: number;
+  /** Named points (eyes, nose, mouth, ears) where the detector gives them. */
+  landmarks?: Record<string, Point>;
 }
 
 /**
@@ -31,7 +34,7 @@ export function detectionSize(original: Size, maxSide: number): Size {
 }
 
 /**
- * Maps boxes found on the downscaled copy back to the original. Boxes are not clipped (the crop
+ * Maps boxes (and their landmarks) found on the downscaled copy back to the original. Boxes are not clipped (the crop
  * replicates edge pixels where a face touches the border, so it keeps its size and centre); boxes
  * lying entirely outside the image are dropped.
  *
@@ -42,13 +45,21 @@ export function toOriginal(detections: readonly RawDetection[], detected: Size, 
   const sx = original.width / detected.width;
   const sy = original.height / detected.height;
   return detections
-    .map((d) => ({
-      left: d.left * sx,
-      top: d.top * sy,
-      width: d.width * sx,
-      height: d.height * sy,
-      score: d.score,
-    }))
+    .map((d): FaceBox => {
+      const box: FaceBox = {
+        left: d.left * sx,
+        top: d.top * sy,
+        width: d.width * sx,
+        height: d.height * sy,
+        score: d.score,
+      };
+      if (d.landmarks) {
+        box.landmarks = Object.fromEntries(
+          Object.entries(d.landmarks).map(([name, p]) => [name, { x: p.x * sx, y: p.y * sy }]),
+        );
+      }
+      return box;
+    })
     .filter(
       (b) =>
         b.width > 0 &&

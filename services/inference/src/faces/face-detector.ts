@@ -1,8 +1,10 @@
 /**
  * Finding the faces in an uploaded image: a downscaled, upright RGB copy made with sharp (off the
- * event loop, in libuv's pool), detection in the worker pool, boxes mapped back to the upright
- * original. What to crop and how is the caller's business. The pool starts in the background so
- * the service answers health checks (and `crop=none` requests) while the detector warms up.
+ * event loop, in libuv's pool; JPEG and WebP are decoded straight at the reduced size, sharp's
+ * shrink-on-load), detection in the worker pool, boxes and landmarks mapped back to the upright
+ * original. How to crop is described by the detector's crop geometry; cropping is the caller's
+ * business. The pool starts in the background so the service answers health checks (and
+ * `crop=none` requests) while the detector warms up.
  */
 import sharp from 'sharp';
 import { UndecodableImageError } from '@fer/shared';
@@ -10,6 +12,7 @@ import { NotReadyError } from '../errors';
 import type { DetectorSettings } from './detector-protocol';
 import { DetectorPool, type PoolLogger } from './detector-pool';
 import { detectionSize, toOriginal, type FaceBox, type Size } from './face-boxes';
+import type { CropGeometry } from './crop-geometry';
 
 export interface FaceDetectorOptions {
   settings: DetectorSettings;
@@ -19,6 +22,8 @@ export interface FaceDetectorOptions {
   /** Images allowed to wait for a worker before requests are refused (503). */
   maxQueue: number;
   logger: PoolLogger;
+  /** How this detector's boxes become model crops (fitted per detector); null: the model's margin. */
+  cropGeometry: CropGeometry | null;
 }
 
 export type DetectorState = 'stopped' | 'starting' | 'ready' | 'failed';
@@ -29,6 +34,37 @@ export interface Detection {
   /** Milliseconds spent making the downscaled copy and in the detector (including its queue). */
   resizeMs: number;
   detectMs: number;
+}
+
+/**
+ * The upright RGB copy a detector sees: longest side at most `maxSide`, decoded straight at that
+ * size where the format allows (sharp's shrink-on-load for JPEG and WebP).
+ *
+ * @example const { rgb, size } = await detectionCopy(bytes, { width: 2280, height: 1588 }, 256); // 256x178
+ * @throws UndecodableImageError when the pixel data is corrupt.
+ */
+export async function detectionCopy(
+  bytes: Uint8Array,
+  original: Size,
+  maxSide: number,
+): Promise<{ rgb: Uint8Array; size: Size }> {
+  const size = detectionSize(original, maxSide);
+  let rgb: Buffer;
+  try {
+    rgb = await sharp(bytes, { limitInputPixels: original.width * original.height })
+      .autoOrient()
+      .resize(size.width, size.height, { fit: 'fill' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer();
+  } catch (error) {
+    throw new UndecodableImageError('the image data is corrupt or truncated', { cause: error });
+  }
+  if (rgb.length !== size.width * size.height * 3) {
+    throw new UndecodableImageError(`unexpected pixel layout (${rgb.length} bytes)`);
+  }
+  return { rgb: new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), size };
 }
 
 export class FaceDetector {
@@ -45,6 +81,16 @@ export class FaceDetector {
     return this.starting ? 'starting' : 'stopped';
   }
 
+  /** How this detector's boxes become model crops; null when the model's own margin applies. */
+  get cropGeometry(): CropGeometry | null {
+    return this.options.cropGeometry;
+  }
+
+  /** Why the detector could not start (null unless `state` is 'failed'). */
+  get failureReason(): string | null {
+    return this.failure;
+  }
+
   /** Images waiting for a worker. */
   get queueDepth(): number {
     return this.pool?.queueDepth ?? 0;
@@ -55,7 +101,7 @@ export class FaceDetector {
     return this.pool?.heldTensors ?? null;
   }
 
-  /** The TF.js backend the workers run on. */
+  /** The runtime the workers run on (onnxruntime-cpu, or the TF.js backend). */
   get backend(): string | null {
     return this.pool?.backend ?? null;
   }
@@ -95,22 +141,7 @@ export class FaceDetector {
     if (!this.pool) await this.start();
     const pool = this.pool;
     if (!pool) throw new NotReadyError('The face detector is not available; crop=none still works');
-    const target = detectionSize(original, this.options.maxSide);
-    let rgb: Buffer;
-    try {
-      rgb = await sharp(bytes, { limitInputPixels: original.width * original.height })
-        .autoOrient()
-        .resize(target.width, target.height, { fit: 'fill' })
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer();
-    } catch (error) {
-      throw new UndecodableImageError('the image data is corrupt or truncated', { cause: error });
-    }
-    if (rgb.length !== target.width * target.height * 3) {
-      throw new UndecodableImageError(`unexpected pixel layout (${rgb.length} bytes)`);
-    }
+    const { rgb, size: target } = await detectionCopy(bytes, original, this.options.maxSide);
     const resized = performance.now();
     signal.throwIfAborted();
     const { detections } = await pool.detect({ rgb, ...target }, signal);

@@ -1,29 +1,35 @@
 /**
- * The /predict pipeline for one image (DESIGN §2, serving): media type from the bytes, header probe
- * with the pixel limit, upright grayscale decode, face detection on a downscaled copy, a square
- * crop with the model's margin, @fer/shared preprocessing, the version's batching queue, and
- * per-class probabilities. No HTTP here: the route turns the result into JSON.
+ * The /predict pipeline for one image (DESIGN §2, serving), one function per stage: media type
+ * from the bytes, header probe with the pixel limit, face detection on a copy decoded at the
+ * detector's size (shrink-on-load), model inputs cut from the original around the chosen faces
+ * only (or the whole image with crop=none) through @fer/shared preprocessing, the version's
+ * batching queue, and per-class probabilities. No HTTP here: the route turns the result into JSON.
  */
 import {
   decodeGrayscale,
-  marginBox,
   normalizePixels,
   probeImage,
   toModelPixels,
   UnsupportedMediaTypeError,
   type CropBox,
+  type ImageInfo,
   type SupportedFormat,
 } from '@fer/shared';
 import type { Batcher } from '../batching/batcher';
+import type { Point } from '../faces/blazeface-decode';
+import { marginGeometry } from '../faces/crop-geometry';
 import type { FaceDetector } from '../faces/face-detector';
 import { reportedBox, selectFaces, type FaceBox, type FacesMode } from '../faces/face-boxes';
 import type { LoadedVersion } from '../models/model-manager';
 import type { ServiceMetrics } from '../metrics';
+import { faceInputs, type FaceInputs } from './face-crops';
 import { sniffMediaType, SUPPORTED_MEDIA_TYPES } from './media-type';
 
 export interface PredictOptions {
   faces: FacesMode;
   crop: 'auto' | 'none';
+  /** Turn each face crop so the eyes are level; default: the detector's fitted crop geometry. */
+  align?: boolean;
   maxFaces: number;
   maxPixels: number;
   /** performance.now() time after which the answer is useless. */
@@ -34,6 +40,8 @@ export interface FacePrediction {
   box: CropBox;
   /** The detector's confidence; null when the whole image was classified (crop=none). */
   detection_score: number | null;
+  /** Named points in upright image pixels ({} when the detector gives none; null with crop=none). */
+  landmarks: Record<string, Point> | null;
   label: string;
   probabilities: Record<string, number>;
 }
@@ -59,9 +67,12 @@ export interface PredictDeps {
   metrics: Pick<ServiceMetrics, 'predictStages'>;
 }
 
-/** Timings are reported to 0.01 ms, detection scores to 4 decimals: more digits are noise. */
+type Stage = 'probe' | 'decode' | 'detect' | 'classify';
+
+/** Timings are reported to 0.01 ms, scores to 4 decimals, landmarks to 0.1 px: more digits are noise. */
 const round = (ms: number) => Math.round(ms * 100) / 100;
 const SCORE_DECIMALS = 10_000;
+const roundPoint = (p: Point): Point => ({ x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 });
 
 /**
  * One probability row as `{ class: p }` and its most likely class, with the model's class names.
@@ -81,12 +92,79 @@ export function labelRow(
   return { label: classes[best], probabilities };
 }
 
+/** Stage 1: the header, after the bytes' own media type; rejects what we do not serve. */
+async function probe(bytes: Buffer, maxPixels: number): Promise<ImageInfo> {
+  const sniffed = sniffMediaType(bytes);
+  if (sniffed.kind === 'unsupported')
+    throw new UnsupportedMediaTypeError(sniffed.name, SUPPORTED_MEDIA_TYPES);
+  return probeImage(bytes, { maxPixels });
+}
+
+/** Stage 2: the faces the request gets (largest first), found on a reduced copy. */
+async function locateFaces(
+  deps: PredictDeps,
+  bytes: Buffer,
+  info: ImageInfo,
+  options: PredictOptions,
+  signal: AbortSignal,
+): Promise<{ faces: FaceBox[]; ms: number }> {
+  const detection = await deps.detector.detect(bytes, info, signal);
+  return {
+    faces: selectFaces(detection.faces, options.faces, options.maxFaces),
+    ms: detection.resizeMs + detection.detectMs,
+  };
+}
+
+/** Stage 3: normalized model inputs, one per face (or one for the whole image when `faces` is null). */
+async function prepareInputs(
+  deps: PredictDeps,
+  version: LoadedVersion,
+  bytes: Buffer,
+  info: ImageInfo,
+  faces: readonly FaceBox[] | null,
+  options: PredictOptions,
+): Promise<FaceInputs> {
+  const spec = version.metadata.preprocessing;
+  if (faces === null) {
+    const started = performance.now();
+    const gray = await decodeGrayscale(bytes, { maxPixels: options.maxPixels });
+    const decoded = performance.now();
+    const input = normalizePixels(await toModelPixels(gray, spec), spec);
+    return { inputs: [input], decodeMs: decoded - started, preprocessMs: performance.now() - decoded };
+  }
+  // The detector's fitted geometry; the model's own margin for detectors without one.
+  const geometry = deps.detector.cropGeometry ?? marginGeometry(spec.face_margin);
+  return faceInputs(bytes, info, faces, spec, geometry, options.align ?? geometry.align);
+}
+
+/** Stage 5: the answer for each face (or for the whole image). */
+function answer(
+  faces: readonly FaceBox[] | null,
+  rows: readonly Float32Array[],
+  info: ImageInfo,
+  classes: readonly string[],
+): FacePrediction[] {
+  const size = { width: info.width, height: info.height };
+  if (faces === null) {
+    const whole = { left: 0, top: 0, ...size };
+    return [{ box: whole, detection_score: null, landmarks: null, ...labelRow(rows[0], classes) }];
+  }
+  return faces.map((face, i) => ({
+    box: reportedBox(face, size),
+    detection_score: Math.round(face.score * SCORE_DECIMALS) / SCORE_DECIMALS,
+    landmarks: Object.fromEntries(
+      Object.entries(face.landmarks ?? {}).map(([name, point]) => [name, roundPoint(point)]),
+    ),
+    ...labelRow(rows[i], classes),
+  }));
+}
+
 /**
  * Classifies every face in `bytes` (or the whole image with crop=none) with `version`.
  *
  * @example const result = await predictImage(deps, version, bytes, { faces: 'all', crop: 'auto', maxFaces: 32, maxPixels: 4e7, deadline }, signal);
  * @throws UnsupportedMediaTypeError, UndecodableImageError, ImageTooLargeError (from @fer/shared),
- *         OverloadedError, InferenceFailedError, or the signal's reason.
+ *         OverloadedError, NotReadyError, InferenceFailedError, or the signal's reason.
  */
 export async function predictImage(
   deps: PredictDeps,
@@ -95,73 +173,38 @@ export async function predictImage(
   options: PredictOptions,
   signal: AbortSignal,
 ): Promise<PredictResult> {
-  const sniffed = sniffMediaType(bytes);
-  if (sniffed.kind === 'unsupported')
-    throw new UnsupportedMediaTypeError(sniffed.name, SUPPORTED_MEDIA_TYPES);
+  const stage = (name: Stage) => deps.metrics.predictStages.inc({ stage: name });
 
-  const spec = version.metadata.preprocessing;
-  const t0 = performance.now();
-  const stage = (name: 'probe' | 'decode' | 'detect' | 'classify') =>
-    deps.metrics.predictStages.inc({ stage: name });
   stage('probe');
-  const info = await probeImage(bytes, { maxPixels: options.maxPixels });
-  const original = { width: info.width, height: info.height };
+  const info = await probe(bytes, options.maxPixels);
   signal.throwIfAborted();
 
-  let decodeMs = 0;
-  stage('decode');
-  const decoding = decodeGrayscale(bytes, { maxPixels: options.maxPixels }).then((gray) => {
-    decodeMs = performance.now() - t0;
-    return gray;
-  });
+  let faces: FaceBox[] | null = null;
   let detectMs = 0;
-  let boxes: (FaceBox | null)[];
-  if (options.crop === 'none') {
-    boxes = [null];
-  } else {
+  if (options.crop !== 'none') {
     stage('detect');
-    const [detection] = await Promise.all([deps.detector.detect(bytes, original, signal), decoding]);
-    detectMs = detection.resizeMs + detection.detectMs;
-    boxes = selectFaces(detection.faces, options.faces, options.maxFaces);
+    ({ faces, ms: detectMs } = await locateFaces(deps, bytes, info, options, signal));
+    signal.throwIfAborted();
   }
-  const gray = await decoding;
+
+  stage('decode');
+  const { inputs, decodeMs, preprocessMs } = await prepareInputs(deps, version, bytes, info, faces, options);
   signal.throwIfAborted();
 
-  const t1 = performance.now();
-  const inputs = await Promise.all(
-    boxes.map(async (box) =>
-      normalizePixels(
-        await toModelPixels(gray, spec, box ? marginBox(box, spec.face_margin) : undefined),
-        spec,
-      ),
-    ),
-  );
-  const preprocessMs = performance.now() - t1;
-
-  let queueMs = 0;
-  let inferenceMs = 0;
-  let rows: Float32Array[] = [];
+  let result = { outputs: [] as Float32Array[], waitMs: 0, computeMs: 0 };
   if (inputs.length > 0) {
     stage('classify');
-    const result = await deps.batcher.classify(version, inputs, signal, options.deadline);
-    rows = result.outputs;
-    queueMs = result.waitMs;
-    inferenceMs = result.computeMs;
+    result = await deps.batcher.classify(version, inputs, signal, options.deadline);
   }
-  const wholeImage: CropBox = { left: 0, top: 0, width: original.width, height: original.height };
   return {
-    image: { ...original, format: info.format },
-    faces: boxes.map((box, i) => ({
-      box: reportedBox(box ?? wholeImage, original),
-      detection_score: box ? Math.round(box.score * SCORE_DECIMALS) / SCORE_DECIMALS : null,
-      ...labelRow(rows[i], version.metadata.classes),
-    })),
+    image: { width: info.width, height: info.height, format: info.format },
+    faces: answer(faces, result.outputs, info, version.metadata.classes),
     timings: {
       decode: round(decodeMs),
       detect: round(detectMs),
       preprocess: round(preprocessMs),
-      queue: round(queueMs),
-      inference: round(inferenceMs),
+      queue: round(result.waitMs),
+      inference: round(result.computeMs),
     },
   };
 }

@@ -16,6 +16,11 @@ export const predictQuerySchema = z.strictObject({
   version: positiveInt(999_999_999).optional(),
   faces: z.enum(['all', 'largest']).default('all'),
   crop: z.enum(['auto', 'none']).default('auto'),
+  /** Turn each face crop so the eyes are level; absent: the detector's measured default. */
+  align: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   max_faces: positiveInt(1000).optional(),
 });
 

@@ -61,6 +61,7 @@ export default async function predictRoutes(
       const options = {
         faces: query.faces,
         crop: query.crop,
+        align: query.align,
         maxFaces: Math.min(query.max_faces ?? limits.maxFaces, limits.maxFaces),
         maxPixels: limits.maxImagePixels,
         deadline,

@@ -5,7 +5,7 @@
  * parsing and preprocessing for the whole batch; here it does not. Started by threaded-runtime.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createRuntime } from '../runtime';
+import { createRuntime } from '../runtime/factory';
 import type { HostRequest, RuntimeWorkerData, WorkerReply } from './protocol';
 
 const { kind, options } = workerData as RuntimeWorkerData;

@@ -3,7 +3,6 @@
  * (tests may pass their own) and asks it for one runtime per loaded version.
  */
 import { OnnxRuntime } from './onnx';
-import { TfjsRuntime } from './tfjs';
 import type { InferenceRuntime, RuntimeFactory, RuntimeKind, RuntimeOptions } from './types';
 
 /**
@@ -18,8 +17,13 @@ export const createRuntime: RuntimeFactory = (
   switch (kind) {
     case 'onnx':
       return new OnnxRuntime(options);
-    case 'tfjs':
+    case 'tfjs': {
+      // Loaded only for RUNTIME=tfjs: TF.js and its wasm backend cost tens of MB in every runtime
+      // thread, which the default ONNX Runtime path does not need.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { TfjsRuntime } = require('./tfjs') as typeof import('./tfjs');
       return new TfjsRuntime(options);
+    }
     default:
       throw new Error(`unknown runtime "${String(kind)}"; expected onnx or tfjs`);
   }

@@ -220,6 +220,22 @@ describe('photo upload', () => {
         expect(Math.abs(box.y - (image.y + face.box.top * scale))).toBeLessThanOrEqual(BOX_TOLERANCE_PX);
         expect(Math.abs(box.width - face.box.width * scale)).toBeLessThanOrEqual(BOX_TOLERANCE_PX);
       }
+      // A small dot on each landmark the API gives (eyes, nose, mouth, ears), where it says.
+      const points = body.faces.flatMap((face: { landmarks: Record<string, { x: number; y: number }> }) =>
+        Object.values(face.landmarks),
+      );
+      expect(points.length).toBeGreaterThan(0);
+      await expect(page.locator('#photo-overlay .face-landmark').count()).resolves.toBe(points.length);
+      for (const [i, point] of points.entries()) {
+        const dot = await page.locator('#photo-overlay .face-landmark').nth(i).boundingBox();
+        if (!dot) throw new Error(`landmark ${i} is not displayed`);
+        expect(Math.abs(dot.x + dot.width / 2 - (image.x + point.x * scale))).toBeLessThanOrEqual(
+          BOX_TOLERANCE_PX,
+        );
+        expect(Math.abs(dot.y + dot.height / 2 - (image.y + point.y * scale))).toBeLessThanOrEqual(
+          BOX_TOLERANCE_PX,
+        );
+      }
       await screenshot(page, 'photo-group');
     },
     TEST_TIMEOUT_MS,

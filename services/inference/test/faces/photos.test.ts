@@ -1,7 +1,8 @@
 /**
  * Face detection on the shared real photos (../shared/photos, see its SOURCES.txt for what each
- * shows): face counts of group photos, EXIF-rotated copies, photos without faces, and a WebP file
- * named .jpg. Skipped, with a message, when the photos are absent.
+ * shows): face counts of group photos, landmarks inside their boxes, EXIF-rotated copies (same
+ * boxes and landmarks), photos without faces, a WebP file named .jpg, and the align parameter.
+ * Skipped, with a message, when the photos are absent.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +18,8 @@ const FACE_COUNT_TOLERANCE = 1;
 const AREA_ROUNDING_TOLERANCE = 0.02;
 /** Boxes of the same face in the upright and the EXIF-rotated copy overlap at least this much. */
 const SAME_FACE_MIN_IOU = 0.7;
+/** The same landmark in the upright and the EXIF-rotated copy (different JPEG pixels), in pixels. */
+const SAME_POINT_TOLERANCE_PX = 8;
 
 /** Faces each photo shows, from SOURCES.txt. */
 const ANNOTATED_FACES: Record<string, number> = {
@@ -71,6 +74,29 @@ if (!HAVE_PHOTOS) {
       PHOTO_TEST_TIMEOUT_MS,
     );
 
+    test.each(Object.keys(ANNOTATED_FACES))(
+      '%s: each face has its eyes, nose and mouth inside its box',
+      async (name) => {
+        const { faces } = (await service.predict(await photo(name))).body as {
+          faces: { box: Box; landmarks: Record<string, { x: number; y: number }> }[];
+        };
+        expect(faces.length).toBeGreaterThan(0);
+        for (const { box, landmarks } of faces) {
+          // Ears may lie just outside a tight face box; the inner points may not.
+          for (const name of ['right_eye', 'left_eye', 'nose', 'mouth']) {
+            const p = landmarks[name];
+            expect(p.x).toBeGreaterThanOrEqual(box.left);
+            expect(p.x).toBeLessThanOrEqual(box.left + box.width);
+            expect(p.y).toBeGreaterThanOrEqual(box.top);
+            expect(p.y).toBeLessThanOrEqual(box.top + box.height);
+          }
+          // The person's right eye is on the image's left for a face looking at the camera.
+          expect(landmarks.right_eye.x).toBeLessThan(landmarks.left_eye.x);
+        }
+      },
+      PHOTO_TEST_TIMEOUT_MS,
+    );
+
     test(
       'EXIF-rotated copies give the same faces as the upright photo',
       async () => {
@@ -80,9 +106,16 @@ if (!HAVE_PHOTOS) {
           const rotated = (await service.predict(await photo(name))).body;
           expect(rotated.image).toMatchObject({ width: upright.image.width, height: upright.image.height });
           expect(rotated.faces).toHaveLength(upright.faces.length);
-          rotated.faces.forEach((face: { box: Box }, i: number) => {
-            expect(iou(face.box, upright.faces[i].box)).toBeGreaterThanOrEqual(SAME_FACE_MIN_IOU);
-          });
+          rotated.faces.forEach(
+            (face: { box: Box; landmarks: Record<string, { x: number; y: number }> }, i: number) => {
+              expect(iou(face.box, upright.faces[i].box)).toBeGreaterThanOrEqual(SAME_FACE_MIN_IOU);
+              // Landmarks are in the upright image's pixels too: the same points, within a few pixels.
+              for (const [point, p] of Object.entries(face.landmarks)) {
+                const q = upright.faces[i].landmarks[point];
+                expect(Math.hypot(p.x - q.x, p.y - q.y)).toBeLessThanOrEqual(SAME_POINT_TOLERANCE_PX);
+              }
+            },
+          );
         }
       },
       PHOTO_TEST_TIMEOUT_MS,
@@ -116,6 +149,19 @@ if (!HAVE_PHOTOS) {
         expect(response.status).toBe(200);
         expect(response.body.image).toEqual({ width: 1350, height: 1800, format: 'webp' });
         expect(response.body.faces).toHaveLength(1);
+      },
+      PHOTO_TEST_TIMEOUT_MS,
+    );
+
+    test(
+      'align=true and align=false both answer, with the same boxes and landmarks',
+      async () => {
+        const bytes = await photo('faceapi_bbt3.jpg');
+        const levelled = (await service.predict(bytes, '?align=true')).body.faces;
+        const plain = (await service.predict(bytes, '?align=false')).body.faces;
+        expect(levelled.length).toBeGreaterThan(0);
+        expect(levelled.map((f: { box: Box }) => f.box)).toEqual(plain.map((f: { box: Box }) => f.box));
+        expect((await service.predict(bytes, '?align=maybe')).status).toBe(400);
       },
       PHOTO_TEST_TIMEOUT_MS,
     );

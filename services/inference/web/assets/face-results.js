@@ -13,6 +13,8 @@ import { keepTagsApart } from './tag-layout.js';
 
 /** A box narrower than this share of the picture gets only its number (its card has the rest). */
 const COMPACT_WIDTH_SHARE = 0.09;
+/** Landmark dots: small enough not to hide the eyes they mark, ringed to show on any skin. */
+const LANDMARK_DOT_PX = 6;
 
 /**
  * The classes of an answer in the model's order (the API sends probabilities in that order).
@@ -64,9 +66,41 @@ export function drawBoxes(overlay, response, options = {}) {
     });
     return box;
   });
-  replaceChildren(overlay, boxes);
+  const dots = response.faces.flatMap((face, index) => landmarkDots(face, index, response.image, options));
+  replaceChildren(overlay, ...boxes, ...dots);
   // Where each tag goes depends on the displayed size of the picture and of the tags.
   keepTagsApart(overlay);
+}
+
+/**
+ * One small dot per landmark of a face (eyes, nose, mouth, ears), in the face's colour, positioned
+ * like the boxes. Decorative: the boxes and cards carry the information.
+ *
+ * @param {Face} face
+ * @param {number} index
+ * @param {{ width: number, height: number }} image
+ * @param {{ mirrored?: boolean }} options
+ * @returns {HTMLElement[]}
+ */
+function landmarkDots(face, index, image, options) {
+  return Object.values(face.landmarks ?? {}).map((point) => {
+    const x = options.mirrored ? image.width - point.x : point.x;
+    const dot = h('span', { class: 'face-landmark', 'aria-hidden': 'true' });
+    setStyle(dot, {
+      position: 'absolute',
+      left: `${(x / image.width) * 100}%`,
+      top: `${(point.y / image.height) * 100}%`,
+      width: `${LANDMARK_DOT_PX}px`,
+      height: `${LANDMARK_DOT_PX}px`,
+      marginLeft: `${-LANDMARK_DOT_PX / 2}px`,
+      marginTop: `${-LANDMARK_DOT_PX / 2}px`,
+      borderRadius: '50%',
+      background: faceColor(index),
+      boxShadow: '0 0 0 1px rgb(0 0 0 / 60%)',
+      pointerEvents: 'none',
+    });
+    return dot;
+  });
 }
 
 /**

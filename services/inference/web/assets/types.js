@@ -4,7 +4,8 @@
  *
  * @typedef {{ code: string, message: string }} ApiErrorBody
  * @typedef {{ left: number, top: number, width: number, height: number }} Box
- * @typedef {{ box: Box, detection_score: number | null, label: string, probabilities: Record<string, number> }} Face
+ * @typedef {{ x: number, y: number }} Point
+ * @typedef {{ box: Box, detection_score: number | null, landmarks?: Record<string, Point> | null, label: string, probabilities: Record<string, number> }} Face
  * @typedef {{ decode: number, detect: number, preprocess: number, queue: number, inference: number, total: number }} Timings
  * @typedef {{
  *   model: { name: string, version: number },
