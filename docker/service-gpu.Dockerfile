@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The inference service on an NVIDIA GPU: ONNX Runtime's CUDA execution provider (DEVICE=cuda).
 # linux/amd64 only: onnxruntime-node publishes its CUDA provider for linux/x64 alone.
 #
@@ -14,7 +12,7 @@
 # and then onnxruntime-node's CUDA provider libraries (its installer, onnxruntime-node-install=cuda12,
 # downloads them from NuGet); the final stage is the CUDA + cuDNN runtime image with those files.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
 
 FROM ${NODE_IMAGE} AS node
@@ -65,7 +63,7 @@ EXPOSE 8080
 
 USER fer
 WORKDIR /app/services/inference
-HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
   CMD ["node", "/app/docker/healthcheck.cjs"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
