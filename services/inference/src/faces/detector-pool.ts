@@ -237,14 +237,15 @@ export class DetectorPool {
       const { rgb, width, height } = task.image;
       // Transfer the pixels instead of copying them; copy first if the buffer is shared, or if Node
       // refuses to move it (Node >= 22 throws DataCloneError for buffers it marks untransferable, such
-      // as sharp's output and Buffer's pool).
+      // as sharp's output and Buffer's pool). The copy is a plain Uint8Array: a Buffer's slice() is a
+      // view on the same memory, not a copy.
       const own =
         rgb.byteOffset === 0 &&
         rgb.byteLength === rgb.buffer.byteLength &&
         rgb.buffer instanceof ArrayBuffer &&
         !(workerThreads.isMarkedAsUntransferable?.(rgb.buffer) ?? false)
           ? rgb
-          : rgb.slice();
+          : new Uint8Array(rgb);
       const request: DetectRequest = { kind: 'detect', id, rgb: own, width, height };
       slot.worker.postMessage(request, [own.buffer as ArrayBuffer]);
     }
