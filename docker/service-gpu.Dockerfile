@@ -23,10 +23,13 @@ COPY package.json package-lock.json .npmrc ./
 COPY shared/package.json shared/
 COPY training/package.json training/
 COPY services/inference/package.json services/inference/
-# As in service.Dockerfile, then onnxruntime-node's installer run on purpose with
+# As in service.Dockerfile (pruned the same way), then onnxruntime-node's installer run on purpose with
 # ONNXRUNTIME_NODE_INSTALL=cuda12 (the environment form of --onnxruntime-node-install=cuda12, which
 # overrides .npmrc's skip). The build fails here, not at start-up, when the CUDA provider is missing.
+COPY docker/prune-node-modules.cjs /tmp/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace services/inference \
+  && node /tmp/prune-node-modules.cjs --workspace services/inference \
+    --require @tensorflow/tfjs,@tensorflow/tfjs-backend-wasm,@vladmandic/face-api/dist/face-api.node-wasm.js,onnxruntime-node,sharp,fastify,tsx \
   && rm -rf node_modules/@tensorflow/tfjs-node \
   && ort_bin=node_modules/onnxruntime-node/bin/napi-v6 \
   && find "$ort_bin" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
