@@ -53,6 +53,11 @@ async function requestsSeen(id: string, env: NodeJS.ProcessEnv): Promise<Set<str
   return seen;
 }
 
+/** The `error.code` of an API error answer ('' for anything else). */
+function errorCode(outcome: Outcome): string {
+  return (outcome.body as { error?: { code?: string } } | null)?.error?.code ?? '';
+}
+
 function expectAnswer(what: string, outcome: Outcome, url: string): { faces: unknown[] } {
   if (outcome.kind !== 'answered' || outcome.status !== 200) {
     throw new Error(
@@ -144,18 +149,21 @@ export async function stopUnderLoad(ctx: ServiceContext): Promise<string> {
   const seen = await requestsSeen(id, ctx.env);
   const lost = outcomes.filter((o) => o.kind === 'lost' && seen.has(o.requestId));
   const unread = outcomes.filter((o) => o.kind === 'lost' && !seen.has(o.requestId));
+  // Requests read after the drain began are turned away with the API's 503 NOT_READY: an answer.
+  const turnedAway = outcomes.filter((o) => o.status === 503 && errorCode(o) === 'NOT_READY');
+  const failed = outcomes.filter((o) => o.kind === 'answered' && o.status !== 200 && !turnedAway.includes(o));
   const problems = [
     state.exitCode !== 0 && `exit code ${state.exitCode}`,
     lost.length > 0 &&
       `${lost.length} request(s) the service read were lost (${lost.map((o) => o.error).join(', ')})`,
-    Object.keys(summary.failedByStatus).length > 0 &&
-      `answers other than 200: ${JSON.stringify(summary.failedByStatus)}`,
+    failed.length > 0 &&
+      `answers other than 200: ${failed.map((o) => `${o.status} ${errorCode(o)}`).join(', ')}`,
     summary.ok === 0 && 'no request answered before the stop',
   ].filter(Boolean);
   if (problems.length > 0) throw new Error(`${problems.join('; ')} (${formatSummary(summary)})`);
   return (
-    `exit code 0 after ${(stopMs / 1000).toFixed(1)} s; ${formatSummary(summary)}: 0 of the requests the service ` +
-    `read lost; ${summary.refused} refused and ${unread.length} reset unread (${unread.map((o) => o.error).join(', ') || '-'}) ` +
-    'after the listener closed'
+    `exit code 0 after ${(stopMs / 1000).toFixed(1)} s; ${formatSummary(summary)}: none of the requests the ` +
+    `service read was lost; ${turnedAway.length} answered 503 NOT_READY while draining; after the listener ` +
+    `closed ${summary.refused} refused, ${unread.length} reset unread (${unread.map((o) => o.error).join(', ') || '-'})`
   );
 }
