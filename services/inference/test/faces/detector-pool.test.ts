@@ -13,6 +13,8 @@ import { HAVE_PHOTOS, PHOTOS_DIR } from '../helpers/images';
 
 const START_TIMEOUT_MS = 120_000;
 const DETECTIONS = 6;
+/** Two small detections, on a machine that may be busy. */
+const BUFFER_TEST_TIMEOUT_MS = 30_000;
 const silent = { info: () => undefined, error: () => undefined };
 
 async function rgb(bytes: Buffer) {
@@ -44,27 +46,31 @@ describe('DetectorPool', () => {
   }, START_TIMEOUT_MS);
   afterAll(() => pool?.close());
 
-  test("takes sharp's own pixel Buffer and a pooled one, leaving the pool's other Buffers intact", async () => {
-    const signal = new AbortController().signal;
-    // As the service passes them: sharp's output, which Node >= 22 refuses to transfer.
-    const { data, info } = await sharp({
-      create: { width: 64, height: 48, channels: 3, background: '#ccbbaa' },
-    })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    await expect(
-      pool.detect({ rgb: data, width: info.width, height: info.height }, signal),
-    ).resolves.toMatchObject({
-      detections: [],
-    });
-    // Small Buffers share the memory of Buffer's pool: moving one to a worker would empty the others.
-    const neighbour = Buffer.from('still here');
-    const side = 32;
-    const pooled = Buffer.allocUnsafe(side * side * 3).fill(0x80);
-    await pool.detect({ rgb: pooled, width: side, height: side }, signal);
-    expect(neighbour.toString()).toBe('still here');
-    expect(pooled.every((v) => v === 0x80)).toBe(true);
-  });
+  test(
+    "takes sharp's own pixel Buffer and a pooled one, leaving the pool's other Buffers intact",
+    async () => {
+      const signal = new AbortController().signal;
+      // As the service passes them: sharp's output, which Node >= 22 refuses to transfer.
+      const { data, info } = await sharp({
+        create: { width: 64, height: 48, channels: 3, background: '#ccbbaa' },
+      })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      await expect(
+        pool.detect({ rgb: data, width: info.width, height: info.height }, signal),
+      ).resolves.toMatchObject({
+        detections: [],
+      });
+      // Small Buffers share the memory of Buffer's pool: moving one to a worker would empty the others.
+      const neighbour = Buffer.from('still here');
+      const side = 32;
+      const pooled = Buffer.allocUnsafe(side * side * 3).fill(0x80);
+      await pool.detect({ rgb: pooled, width: side, height: side }, signal);
+      expect(neighbour.toString()).toBe('still here');
+      expect(pooled.every((v) => v === 0x80)).toBe(true);
+    },
+    BUFFER_TEST_TIMEOUT_MS,
+  );
 
   test('detects faces without leaking tensors', async () => {
     expect(pool.size).toBe(2);
