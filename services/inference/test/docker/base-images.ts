@@ -30,12 +30,14 @@ export const STAND_IN_CACHE_DIR =
   process.env.FER_DOCKER_CACHE_DIR ??
   path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'fer-docker-test');
 const STAND_IN_CACHE_MAX_AGE_MS = 7 * 24 * 3600_000;
+/** Part of the cache files' names: raised whenever the stand-ins' recipe changes. */
+const STAND_IN_RECIPE = 'r2';
 
 /** The cache file of a stand-in image, e.g. `node_24.22.3-bookworm-slim.tar`. */
 function cacheFile(name: string): string | null {
   return STAND_IN_CACHE_DIR === 'off'
     ? null
-    : path.join(STAND_IN_CACHE_DIR, `${name.replace(/[^\w.-]+/g, '_')}.tar`);
+    : path.join(STAND_IN_CACHE_DIR, `${name.replace(/[^\w.-]+/g, '_')}.${STAND_IN_RECIPE}.tar`);
 }
 
 /** Loads a cached stand-in younger than a week; false when there is none. */
@@ -155,6 +157,27 @@ async function debootstrap(suite: string, rootfs: string): Promise<void> {
     path.join(rootfs, 'etc/apt/sources.list.d/debian.sources'),
     `${source(DEBIAN_MIRROR, `${suite} ${suite}-updates`)}\n${source(DEBIAN_SECURITY_MIRROR, `${suite}-security`)}`,
   );
+  await addRegistryAccess(rootfs);
+}
+
+/**
+ * This machine's way to the npm registry (its CA bundle, the registry's address) as the global npmrc
+ * of a Node.js copied into /usr/local: in the Debian stand-in, so it also reaches the images that
+ * bring their own Node.js onto a Debian or CUDA base (the trainer's build stage).
+ */
+async function addRegistryAccess(rootfs: string): Promise<void> {
+  const local = path.join(rootfs, 'usr', 'local');
+  const registry = (await mustRun('npm', ['config', 'get', 'registry'], { timeoutMs: 30_000 })).trim();
+  const hasCa = existsSync(CA_BUNDLE);
+  if (hasCa) {
+    await mkdir(path.join(rootfs, path.dirname(CA_BUNDLE)), { recursive: true });
+    await copyFile(CA_BUNDLE, path.join(rootfs, CA_BUNDLE));
+  }
+  await mkdir(path.join(local, 'etc'), { recursive: true });
+  await writeFile(
+    path.join(local, 'etc', 'npmrc'),
+    `registry=${registry}\n${hasCa ? `cafile=${CA_BUNDLE}\n` : ''}`,
+  );
 }
 
 /**
@@ -201,17 +224,6 @@ async function addNode(rootfs: string, version: string, workDir: string): Promis
   await cp(await npmPackage(workDir), path.join(local, 'lib', 'node_modules', 'npm'), { recursive: true });
   await symlink('../lib/node_modules/npm/bin/npm-cli.js', path.join(local, 'bin', 'npm'));
   await symlink('../lib/node_modules/npm/bin/npx-cli.js', path.join(local, 'bin', 'npx'));
-  const registry = (await mustRun('npm', ['config', 'get', 'registry'], { timeoutMs: 30_000 })).trim();
-  const hasCa = existsSync(CA_BUNDLE);
-  if (hasCa) {
-    await mkdir(path.join(rootfs, path.dirname(CA_BUNDLE)), { recursive: true });
-    await copyFile(CA_BUNDLE, path.join(rootfs, CA_BUNDLE));
-  }
-  await mkdir(path.join(local, 'etc'), { recursive: true });
-  await writeFile(
-    path.join(local, 'etc', 'npmrc'),
-    `registry=${registry}\n${hasCa ? `cafile=${CA_BUNDLE}\n` : ''}`,
-  );
   await mustRun('chroot', [rootfs, 'groupadd', '--gid', '1000', 'node'], { timeoutMs: 30_000 });
   await mustRun(
     'chroot',

@@ -14,7 +14,7 @@ import { DOCKER, mustRun } from './commands';
 export const TRAINER_IMAGE = 'fer-docker-test-trainer';
 /** The model the test trains; any name the shipped registry does not have. */
 export const TRAINED_MODEL = 'resnet-tiny';
-const BUILD_TIMEOUT_MS = 400_000;
+const BUILD_TIMEOUT_MS = 900_000;
 const TRAIN_TIMEOUT_MS = 240_000;
 
 /** Builds the trainer image on `debianImage` instead of the CUDA runtime. */
