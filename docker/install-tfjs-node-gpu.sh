@@ -15,6 +15,7 @@
 #   TFJS_NATIVE           required (default): fail the build when the binding cannot be built.
 #                         optional: remove the package instead, and training runs on TF.js's wasm/cpu
 #                         backends (much slower; the chosen backend is logged when training starts).
+#                         skip: remove the package without trying (no download, no compiler needed).
 set -eu
 
 pkg=node_modules/@tensorflow/tfjs-node-gpu
@@ -71,6 +72,12 @@ build() {
   # build time is fine (TensorFlow looks for CUDA lazily, when a GPU is first used).
   node -e "require('@tensorflow/tfjs-node-gpu'); console.log('tfjs-node-gpu binding loaded')"
 }
+
+if [ "${TFJS_NATIVE:-required}" = skip ]; then
+  echo "install-tfjs-node-gpu: TFJS_NATIVE=skip: removing it; training will use TF.js wasm/cpu." >&2
+  rm -rf "$pkg"
+  exit 0
+fi
 
 # In a subshell of its own, so `set -e` stops at the first failing step (inside an `if` or `||`
 # condition the shell would ignore it).

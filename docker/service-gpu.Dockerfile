@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The inference service on an NVIDIA GPU: ONNX Runtime's CUDA execution provider (DEVICE=cuda).
 # linux/amd64 only: onnxruntime-node publishes its CUDA provider for linux/x64 alone.
 #
@@ -14,7 +12,7 @@
 # and then onnxruntime-node's CUDA provider libraries (its installer, onnxruntime-node-install=cuda12,
 # downloads them from NuGet); the final stage is the CUDA + cuDNN runtime image with those files.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
 
 FROM ${NODE_IMAGE} AS node
@@ -26,10 +24,13 @@ COPY shared/package.json shared/
 COPY training/package.json training/
 COPY services/inference/package.json services/inference/
 COPY clients/typescript/package.json clients/typescript/
-# As in service.Dockerfile, then onnxruntime-node's installer run on purpose with
+# As in service.Dockerfile (pruned the same way), then onnxruntime-node's installer run on purpose with
 # ONNXRUNTIME_NODE_INSTALL=cuda12 (the environment form of --onnxruntime-node-install=cuda12, which
 # overrides .npmrc's skip). The build fails here, not at start-up, when the CUDA provider is missing.
+COPY docker/prune-node-modules.cjs /tmp/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace services/inference \
+  && node /tmp/prune-node-modules.cjs --workspace services/inference \
+    --require @tensorflow/tfjs,@tensorflow/tfjs-backend-wasm,@vladmandic/face-api/dist/face-api.node-wasm.js,onnxruntime-node,sharp,fastify,tsx \
   && rm -rf node_modules/@tensorflow/tfjs-node \
   && ort_bin=node_modules/onnxruntime-node/bin/napi-v6 \
   && find "$ort_bin" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
@@ -66,7 +67,7 @@ EXPOSE 8080
 
 USER fer
 WORKDIR /app/services/inference
-HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
   CMD ["node", "/app/docker/healthcheck.cjs"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]

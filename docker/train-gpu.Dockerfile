@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The training job on an NVIDIA GPU: `npm run train` with TF.js on @tensorflow/tfjs-node-gpu
 # (libtensorflow with CUDA). linux/amd64 only (libtensorflow GPU builds are x86_64).
 #
@@ -12,21 +10,27 @@
 # (8.x): hence the CUDA 11.8 + cuDNN 8 base. Upstream no longer serves that library; where to get it
 # is a build argument (see docker/install-tfjs-node-gpu.sh and README.md, "GPU training"). Without a
 # usable GPU at run time TensorFlow runs the same job on the CPU; without the binding, TF.js falls back
-# to its wasm/cpu backends. The backend in use is logged at start and recorded in each version's metadata.
+# to its wasm/cpu backends (TFJS_NATIVE=skip builds it so on purpose, without compilers: how CI builds
+# this image on a Debian stand-in for the CUDA base). The backend in use is logged at start and
+# recorded in each version's metadata.
 #
 # Stages: `node` lends Node.js (binary, npm, headers); `build` installs the training workspace's
 # production dependencies and compiles the binding on the same OS as the final image; the final
 # stage is the CUDA runtime with the result, without compilers.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
 
 FROM ${NODE_IMAGE} AS node
 
 FROM ${CUDA_IMAGE} AS build
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends build-essential python3 curl ca-certificates \
-  && rm -rf /var/lib/apt/lists/*
+# skip: no native binding at all (TF.js on wasm/cpu); the compilers are then not needed either.
+ARG TFJS_NATIVE=required
+RUN if [ "$TFJS_NATIVE" != skip ]; then \
+    apt-get update \
+    && apt-get install -y --no-install-recommends build-essential python3 curl ca-certificates \
+    && rm -rf /var/lib/apt/lists/*; \
+  fi
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 COPY --from=node /usr/local/include/node /usr/local/include/node
@@ -42,7 +46,10 @@ COPY services/inference/package.json services/inference/
 COPY clients/typescript/package.json clients/typescript/
 # Scripts off, as in the service images; the CPU @tensorflow/tfjs-node is dropped (tfjs-node-gpu is
 # the native package here) and onnxruntime-node keeps only linux/x64 (it checks ONNX exports on CPU).
+COPY docker/prune-node-modules.cjs /tmp/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace training \
+  && node /tmp/prune-node-modules.cjs --workspace training \
+    --require @tensorflow/tfjs,@tensorflow/tfjs-backend-wasm,onnxruntime-node,sharp,onnx-proto,vega,vega-lite,tsx \
   && rm -rf node_modules/@tensorflow/tfjs-node \
   && ort_bin=node_modules/onnxruntime-node/bin/napi-v6 \
   && find "$ort_bin" -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + \
@@ -50,7 +57,6 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace training
 ARG LIBTENSORFLOW_URL=
 ARG LIBTENSORFLOW_SHA256=
 ARG TFJS_NODE_BASE_URI=
-ARG TFJS_NATIVE=required
 COPY docker/install-tfjs-node-gpu.sh /tmp/install-tfjs-node-gpu.sh
 RUN sh /tmp/install-tfjs-node-gpu.sh && npm cache clean --force
 

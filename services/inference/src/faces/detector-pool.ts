@@ -3,7 +3,7 @@
  * holds its own copy of the detector and runs one image at a time; a crashed worker fails only its
  * own image and is replaced.
  */
-import { Worker } from 'node:worker_threads';
+import workerThreads, { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { OverloadedError } from '../errors';
 import type {
@@ -243,11 +243,17 @@ export class DetectorPool {
       const id = this.nextId++;
       slot.task = { ...task, id };
       const { rgb, width, height } = task.image;
-      // Transfer the pixels instead of copying them; copy first only if the buffer is shared.
+      // Transfer the pixels instead of copying them; copy first if the buffer is shared, or if Node
+      // refuses to move it (Node >= 22 throws DataCloneError for buffers it marks untransferable, such
+      // as sharp's output and Buffer's pool). The copy is a plain Uint8Array: a Buffer's slice() is a
+      // view on the same memory, not a copy.
       const own =
-        rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength && rgb.buffer instanceof ArrayBuffer
+        rgb.byteOffset === 0 &&
+        rgb.byteLength === rgb.buffer.byteLength &&
+        rgb.buffer instanceof ArrayBuffer &&
+        !(workerThreads.isMarkedAsUntransferable?.(rgb.buffer) ?? false)
           ? rgb
-          : rgb.slice();
+          : new Uint8Array(rgb);
       const request: DetectRequest = { kind: 'detect', id, rgb: own, width, height };
       slot.worker.postMessage(request, [own.buffer as ArrayBuffer]);
     }

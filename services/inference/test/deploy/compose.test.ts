@@ -13,11 +13,19 @@ import { DCLinter } from 'dclint';
 import YAML from 'yaml';
 import { loadConfig } from '../../src/config';
 import { REPO_ROOT } from '../helpers/test-models';
+import {
+  COMPOSE_FILE as TEST_BASE_FILE,
+  loopbackOnly,
+  TEST_OVERRIDE_FILE,
+  TEST_SERVICES,
+  testVariables,
+  type ComposeConfig,
+} from '../docker/compose-project';
 import { argumentsText, finalStage, imageEnv, instructions, parseDockerfile } from './docker-files';
 import { durationMs } from './durations';
 
 const COMPOSE_FILE = path.join(REPO_ROOT, 'docker-compose.yml');
-const PROFILES = ['gpu', 'train', 'triton'];
+const PROFILES = ['gpu', 'scale', 'train', 'triton'];
 /** The default registry of the repository, which every service mounts. */
 const REGISTRY = path.join(REPO_ROOT, 'models');
 
@@ -30,6 +38,7 @@ interface ComposeService {
   ports?: string[];
   profiles?: string[];
   platform?: string;
+  network_mode?: string;
   stop_grace_period?: string;
   deploy?: { resources?: { reservations?: { devices?: { driver: string; capabilities: string[] }[] } } };
 }
@@ -55,8 +64,9 @@ function lint(file: string): string[] {
 }
 
 describe('dclint', () => {
-  it('finds no schema error and no rule violation in docker-compose.yml', () => {
+  it('finds no schema error and no rule violation in docker-compose.yml and the test override', () => {
     expect(lint(COMPOSE_FILE)).toEqual([]);
+    expect(lint(TEST_OVERRIDE_FILE)).toEqual([]);
   });
 
   it('reports what the schema forbids (the check can fail)', async () => {
@@ -106,12 +116,51 @@ needsCompose('docker-compose.yml resolved by docker-compose config', () => {
     return parseDockerfile(path.basename(service.build!.dockerfile));
   };
 
-  it('declares the four services; only the CPU service starts without a profile', () => {
-    expect(Object.keys(services).sort()).toEqual(['inference', 'inference-gpu', 'trainer', 'triton']);
+  it('declares its services; only the CPU service starts without a profile', () => {
+    expect(Object.keys(services).sort()).toEqual([
+      'balancer',
+      'inference',
+      'inference-1',
+      'inference-2',
+      'inference-gpu',
+      'trainer',
+      'triton',
+    ]);
     expect(services.inference.profiles).toBeUndefined();
     expect(services['inference-gpu'].profiles).toEqual(['gpu']);
+    for (const name of ['balancer', 'inference-1', 'inference-2'])
+      expect(services[name].profiles).toEqual(['scale']);
     expect(services.trainer.profiles).toEqual(['train']);
     expect(services.triton.profiles).toEqual(['triton']);
+  });
+
+  it('scale: replicas are the CPU service without published ports, behind a balancer on loopback', () => {
+    const { inference, balancer } = services;
+    const config = loadConfig({ ...imageEnv(finalStage(dockerfileOf(inference))), ...inference.environment });
+    for (const name of ['inference-1', 'inference-2']) {
+      const replica = services[name];
+      expect(replica.build).toEqual(inference.build);
+      expect(replica.environment).toEqual(inference.environment);
+      expect(mounts(replica)).toEqual(mounts(inference));
+      expect(replica.ports ?? []).toEqual([]);
+      expect(durationMs(replica.stop_grace_period ?? '10s')).toBeGreaterThan(config.drainTimeoutMs);
+    }
+    // The balancer reaches each replica by its service name on the service's port.
+    expect(balancer.environment).toMatchObject({
+      REPLICA_1: `inference-1:${config.port}`,
+      REPLICA_2: `inference-2:${config.port}`,
+    });
+    const [published] = (balancer.ports ?? []).map((p) => p.replace(/\/tcp$/, '').split(':'));
+    expect(published).toEqual([
+      '127.0.0.1',
+      expect.any(String),
+      balancer.environment?.BALANCER_BIND?.split(':')[1],
+    ]);
+    expect(path.basename(balancer.build!.dockerfile)).toBe('balancer.Dockerfile');
+  });
+
+  it('keeps the normal networking users expect: no service on the host network', () => {
+    for (const service of Object.values(services)) expect(service.network_mode).toBeUndefined();
   });
 
   it('builds from Dockerfiles of docker/ and passes only build arguments they declare', () => {
@@ -136,7 +185,7 @@ needsCompose('docker-compose.yml resolved by docker-compose config', () => {
     },
   );
 
-  it('the CPU and GPU services publish different host ports (both can run)', () => {
+  it('the services publish different host ports (all can run)', () => {
     const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[1]));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
@@ -174,5 +223,54 @@ needsCompose('docker-compose.yml resolved by docker-compose config', () => {
     const repository = (triton.command ?? []).find((a) => a.startsWith('--model-repository='))?.split('=')[1];
     expect(mounts(triton)).toContainEqual({ source: REGISTRY, target: repository, mode: 'ro' });
     expect(hasGpu(triton)).toBe(true);
+  });
+});
+
+needsCompose('docker/compose.test.yml over docker-compose.yml (npm run test:docker)', () => {
+  let resolved: ComposeConfig;
+  const ports = { service: 18080, replica1: 18091, replica2: 18092, balancer: 18090 };
+
+  beforeAll(() => {
+    const output = execFileSync(
+      'docker-compose',
+      ['-f', TEST_BASE_FILE, '-f', TEST_OVERRIDE_FILE, '--profile', 'scale', 'config'],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', ...testVariables(ports, '/tmp/registry', 2000) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    resolved = YAML.parse(output.toString()) as ComposeConfig;
+  });
+
+  it('puts every test container on the host network, bound to 127.0.0.1 at its own port', () => {
+    const config = loopbackOnly(resolved, TEST_SERVICES);
+    const env = (name: string) => config.services[name].environment ?? {};
+    expect(env('inference').PORT).toBe(String(ports.service));
+    expect(env('inference-1').PORT).toBe(String(ports.replica1));
+    expect(env('inference-2').PORT).toBe(String(ports.replica2));
+    expect(env('balancer')).toMatchObject({
+      BALANCER_BIND: `127.0.0.1:${ports.balancer}`,
+      REPLICA_1: `127.0.0.1:${ports.replica1}`,
+      REPLICA_2: `127.0.0.1:${ports.replica2}`,
+    });
+  });
+
+  it("gives the replicas the test's registry read-only, discovered by rescans only", () => {
+    for (const name of ['inference-1', 'inference-2']) {
+      const service = resolved.services[name];
+      expect(service.volumes).toEqual(['/tmp/registry:/models:ro']);
+      expect(service.environment).toMatchObject({ REGISTRY_WATCH: 'false', REGISTRY_RESCAN_MS: '2000' });
+    }
+  });
+
+  it('fails without the variables the test sets', () => {
+    const result = spawnSync('docker-compose', ['-f', TEST_BASE_FILE, '-f', TEST_OVERRIDE_FILE, 'config'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/set by npm run test:docker/);
   });
 });

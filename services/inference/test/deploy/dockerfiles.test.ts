@@ -55,6 +55,13 @@ const ALL_AS_ERRORS: ValidatorSettings = {
   instructionWorkdirRelative: ValidationSeverity.ERROR,
 };
 
+const HAS_HAPROXY = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
+/** CI installs haproxy (.ci/run); elsewhere the configuration check skips with a message. */
+const needsHaproxy = HAS_HAPROXY || process.env.CI ? it : it.skip;
+if (!HAS_HAPROXY && !process.env.CI) {
+  console.warn('haproxy not found (apt-get install haproxy): skipping the docker/haproxy.cfg check');
+}
+
 const HAS_SHELLCHECK = spawnSync('shellcheck', ['--version'], { stdio: 'ignore' }).status === 0;
 /** CI installs shellcheck (.ci/run); elsewhere the shell checks skip with a message. */
 const needsShellcheck = HAS_SHELLCHECK || process.env.CI ? it : it.skip;
@@ -211,6 +218,14 @@ describe.each(IMAGES)('docker/$dockerfile', (spec) => {
     expect(copied).toEqual(expect.arrayContaining(manifests));
   });
 
+  it(`prunes ${spec.workspace}'s node_modules with docker/prune-node-modules.cjs, checking its imports load`, () => {
+    const runs = dockerfile.stages.flatMap((s) => instructions(s, 'RUN').map(argumentsText));
+    const prune = runs.find((r) => r.includes('prune-node-modules.cjs'));
+    expect(prune).toMatch(new RegExp(`--workspace ${spec.workspace} --require \\S*onnxruntime-node`));
+    // After npm ci, in the same layer: what is removed never lands in the image.
+    expect(prune).toMatch(/^npm ci .*&& node \/tmp\/prune-node-modules\.cjs/);
+  });
+
   it('runs as an unprivileged user, with tini as PID 1 and an exec-form command', () => {
     const user = argumentsText(instructions(final, 'USER').at(-1)!);
     expect(user).not.toMatch(/^(root|0)(:|$)/);
@@ -333,6 +348,71 @@ describe('the GPU images', () => {
     expect(shellcheck(readFileSync(path.join(REPO_ROOT, 'docker/install-tfjs-node-gpu.sh'), 'utf8'))).toBe(
       '',
     );
+  });
+});
+
+describe('the Node.js of the images', () => {
+  const nvmrc = readFileSync(path.join(REPO_ROOT, '.nvmrc'), 'utf8').trim();
+
+  it.each(IMAGES)('docker/$dockerfile runs the Node.js of .nvmrc, the version CI tests on', (spec) => {
+    expect(parseDockerfile(spec.dockerfile).args.get('NODE_IMAGE')).toBe(`node:${nvmrc}-bookworm-slim`);
+  });
+
+  it("is an LTS release that package.json's engines accept", () => {
+    const engines = (
+      JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }
+    ).engines.node;
+    const [, minimum] = /^>=(\d+\.\d+)$/.exec(engines) ?? [];
+    const [major, minor] = nvmrc.split('.').map(Number);
+    const [minMajor, minMinor] = minimum.split('.').map(Number);
+    expect(major > minMajor || (major === minMajor && minor >= minMinor)).toBe(true);
+    // Even majors are the LTS lines.
+    expect(major % 2).toBe(0);
+  });
+
+  it('the CPU service image runs on the Debian release of its Node.js image', () => {
+    const args = parseDockerfile(SERVICE.dockerfile).args;
+    expect(args.get('DEBIAN_IMAGE')).toBe('debian:bookworm-slim');
+    expect(args.get('NODE_IMAGE')).toMatch(/-bookworm-slim$/);
+  });
+});
+
+describe('docker/balancer.Dockerfile and docker/haproxy.cfg', () => {
+  const dockerfile = parseDockerfile('balancer.Dockerfile');
+  const final = finalStage(dockerfile);
+  const config = path.join(REPO_ROOT, 'docker', 'haproxy.cfg');
+
+  it('passes the Dockerfile validator, builds on Debian, runs HAProxy unprivileged with a soft stop', () => {
+    expect(validate(dockerfile.text, ALL_AS_ERRORS).map((d) => d.message)).toEqual([]);
+    expect(final.image).toBe('debian:bookworm-slim');
+    expect(instructions(final, 'RUN').map(argumentsText).join('\n')).toMatch(/apt-get install .*\bhaproxy\b/);
+    expect(argumentsText(instructions(final, 'USER').at(-1)!)).toBe('haproxy');
+    expect(execForm(instructions(final, 'CMD').at(-1)!)?.slice(0, 2)).toEqual(['haproxy', '-db']);
+    expect(argumentsText(instructions(final, 'STOPSIGNAL').at(-1)!)).toBe('SIGUSR1');
+    expect(imageFiles(dockerfile, context).get('docker/haproxy.cfg')).toBe('/etc/haproxy/haproxy.cfg');
+  });
+
+  it('checks /readyz and retries idempotent predictions on another replica', () => {
+    const text = readFileSync(config, 'utf8');
+    expect(text).toMatch(/http-check send meth GET uri \/readyz/);
+    expect(text).toMatch(/retry-on [^\n]*conn-failure[^\n]*empty-response[^\n]*503/);
+    expect(text).toMatch(/option redispatch/);
+    expect(text).toMatch(/option http-buffer-request/);
+  });
+
+  needsHaproxy('is a configuration haproxy -c accepts, and one it rejects without its variables', () => {
+    const check = (env: Record<string, string>) =>
+      spawnSync('haproxy', ['-c', '-f', config], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        encoding: 'utf8',
+      });
+    const vars = {
+      BALANCER_BIND: '127.0.0.1:8090',
+      REPLICA_1: '127.0.0.1:8091',
+      REPLICA_2: '127.0.0.1:8092',
+    };
+    expect(check(vars).status).toBe(0);
+    expect(check({ ...vars, BALANCER_BIND: '' }).status).not.toBe(0);
   });
 });
 

@@ -23,6 +23,8 @@ const ROUNDS = 3;
 const DETECTIONS = 6;
 /** The same image on any worker gives the same boxes to within float noise (pixels). */
 const SAME_BOX_TOLERANCE = 1e-3;
+/** Two small detections, on a machine that may be busy. */
+const BUFFER_TEST_TIMEOUT_MS = 30_000;
 const silent = { info: () => undefined, error: () => undefined };
 /** Photos with different numbers of faces in different places (SOURCES.txt). */
 const PHOTOS = [
@@ -111,6 +113,32 @@ describe('DetectorPool (BlazeFace)', () => {
       }
     },
     CONCURRENCY_TIMEOUT_MS,
+  );
+
+  test(
+    "takes sharp's own pixel Buffer and a pooled one, leaving the pool's other Buffers intact",
+    async () => {
+      const signal = new AbortController().signal;
+      // As the service passes them: sharp's output, which Node >= 22 refuses to transfer.
+      const { data, info } = await sharp({
+        create: { width: 64, height: 48, channels: 3, background: '#ccbbaa' },
+      })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      await expect(
+        pool.detect({ rgb: data, width: info.width, height: info.height }, signal),
+      ).resolves.toMatchObject({
+        detections: [],
+      });
+      // Small Buffers share the memory of Buffer's pool: moving one to a worker would empty the others.
+      const neighbour = Buffer.from('still here');
+      const side = 32;
+      const pooled = Buffer.allocUnsafe(side * side * 3).fill(0x80);
+      await pool.detect({ rgb: pooled, width: side, height: side }, signal);
+      expect(neighbour.toString()).toBe('still here');
+      expect(pooled.every((v) => v === 0x80)).toBe(true);
+    },
+    BUFFER_TEST_TIMEOUT_MS,
   );
 
   test('refuses images beyond its queue with 503 OVERLOADED', async () => {
