@@ -223,6 +223,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/study/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The study page (docs/study) the Models view shows
+         * @description The backbone study as committed in docs/study (written by `npm run study-page`): `study.json`
+         *     (the comparison's numbers), `README.md` (the page, served as plain text) and its charts.
+         *     Public like the demo page, read-only, only the files present at start-up; absent when the
+         *     service has no study folder (`STUDY_DIR`).
+         */
+        get: operations["studyFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -256,8 +279,44 @@ export interface components {
             box: components["schemas"]["Box"];
             /** @description The face detector's confidence; null with `crop=none`. */
             detection_score: number | null;
+            /**
+             * @description Points of the face in pixels of the upright image (after EXIF orientation), to 0.1 px; they may lie slightly outside the image for a face cut by its edge. The default detector (BlazeFace) gives `right_eye`, `left_eye`, `nose`, `mouth`, `right_ear` and `left_ear`; right and left are the person's (for a face looking at the camera, the right eye is on the image's left). An empty object when the detector gives no points (`DETECTOR=tiny|ssd`); null with `crop=none`.
+             * @example {
+             *       "right_eye": {
+             *         "x": 281.4,
+             *         "y": 118.2
+             *       },
+             *       "left_eye": {
+             *         "x": 356.9,
+             *         "y": 113.7
+             *       },
+             *       "nose": {
+             *         "x": 322.5,
+             *         "y": 150.3
+             *       },
+             *       "mouth": {
+             *         "x": 323.1,
+             *         "y": 181.6
+             *       },
+             *       "right_ear": {
+             *         "x": 255,
+             *         "y": 128.9
+             *       },
+             *       "left_ear": {
+             *         "x": 402.2,
+             *         "y": 120.4
+             *       }
+             *     }
+             */
+            landmarks: {
+                [key: string]: components["schemas"]["Point"];
+            } | null;
             label: components["schemas"]["Label"];
             probabilities: components["schemas"]["Probabilities"];
+        };
+        Point: {
+            x: number;
+            y: number;
         };
         PredictResponse: {
             model: {
@@ -532,6 +591,8 @@ export interface operations {
                 crop?: "auto" | "none";
                 /** @description At most this many faces (the largest), capped by the service's MAX_FACES. */
                 max_faces?: number;
+                /** @description Turn each face crop about its centre so the eyes are level before it is classified. The default is the face detector's measured setting (README, "Face detection"); detectors without eye landmarks (`DETECTOR=tiny|ssd`) never turn crops. */
+                align?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -831,6 +892,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    studyFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                    "text/plain": string;
+                    "image/svg+xml": string;
+                };
             };
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
