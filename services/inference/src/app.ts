@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { clientErrorHandler, frameworkErrors } from './client-errors';
-import type { Config } from './config';
+import type { Config, TrustProxy } from './config';
 import { errorBody, toHttpError } from './errors';
 import { registerCors } from './plugins/external/cors';
 import { registerHelmet } from './plugins/external/helmet';
@@ -37,6 +37,13 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+/** TRUST_PROXY as Fastify takes it: a hop count is a function of the hop's index. */
+function trustProxyOption(
+  trust: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
 /** Incoming x-request-id values we trust enough to put in logs; anything else gets a fresh id. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -56,6 +63,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.limits.maxBodyBytes,
+    // Whose X-Forwarded-For gives request.ip (rate limits and logs): nobody unless configured.
+    trustProxy: trustProxyOption(config.http.trustProxy),
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
