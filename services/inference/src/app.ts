@@ -11,7 +11,6 @@ import type { Config, TrustProxy } from './config';
 import { errorBody, toHttpError } from './errors';
 import { registerCors } from './plugins/external/cors';
 import { registerHelmet } from './plugins/external/helmet';
-import { registerMultipart } from './plugins/external/multipart';
 import { registerRateLimit } from './plugins/external/rate-limit';
 import { registerSwagger } from './plugins/external/swagger';
 import authPlugin from './plugins/app/auth';
@@ -20,6 +19,7 @@ import detectorPlugin from './plugins/app/detector';
 import lifecyclePlugin from './plugins/app/lifecycle';
 import metricsPlugin from './plugins/app/metrics';
 import modelManagerPlugin from './plugins/app/model-manager';
+import requestBodiesPlugin from './plugins/app/request-bodies';
 import healthRoutes from './routes/health';
 import metricsRoutes from './routes/metrics';
 import modelRoutes from './routes/models';
@@ -48,8 +48,8 @@ function trustProxyOption(
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Headers that must never reach a log line, under any top-level key: Fastify logs `req.headers`,
- * and @fastify/multipart logs the request's headers as `busboyOptions.headers` at trace level.
+ * Headers that must never reach a log line, under any top-level key: Fastify logs `req.headers`
+ * in some messages, and any plugin logging a request's headers is covered too.
  */
 export const REDACTED_HEADERS = ['*.headers["x-api-key"]', '*.headers.authorization', '*.headers.cookie'];
 
@@ -104,12 +104,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { max: config.security.rateLimitMax, windowMs: config.security.rateLimitWindowMs },
     apiKeys,
   );
-  await registerMultipart(app, config.limits.maxBodyBytes);
   await registerSwagger(app);
 
   // Our services.
   await app.register(metricsPlugin);
   await app.register(authPlugin, { keys: apiKeys });
+  await app.register(requestBodiesPlugin, { maxBodyBytes: config.limits.maxBodyBytes });
   await app.register(lifecyclePlugin);
   await app.register(modelManagerPlugin, { config, runtimeFactory: options.runtimeFactory });
   await app.register(batcherPlugin, { policy: config.batching });

@@ -1,0 +1,58 @@
+/**
+ * What the service reads of request bodies, and how much. Fastify's default JSON and text parsers
+ * are removed (no route takes either, and a 10 MB nested JSON body was parsed, blocking the event
+ * loop, before /predict refused it): a body no route has a parser for is refused with 415 before
+ * any of it is parsed. Every body passes the body guard (body-guard.ts): MAX_BODY_BYTES bounds the
+ * whole body of any content type, 413 as soon as the declared or received length passes it. A
+ * request answered before its body was read closes its connection when the rest is unbounded
+ * (chunked, or declared over the limit) instead of letting Node read it to its end.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import fp from 'fastify-plugin';
+import { PayloadTooLargeError } from '../../errors';
+import { BodyGuard, declaresTooLarge } from '../../predict/body-guard';
+import { boundaryOf, MultipartFramingScanner } from '../../predict/multipart-framing';
+import { MULTIPART_FRAMING_LIMITS } from '../../predict/read-multipart';
+
+export interface RequestBodiesOptions {
+  maxBodyBytes: number;
+}
+
+/** True when the request has a body to read (a declared length above 0, or a chunked one). */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+}
+
+/** True when what is left of an unread body may be read to its end: declared, and within the limit. */
+function drainable(headers: IncomingHttpHeaders, limit: number): boolean {
+  const declared = headers['content-length'];
+  return headers['transfer-encoding'] === undefined && declared !== undefined && Number(declared) <= limit;
+}
+
+export default fp<RequestBodiesOptions>(
+  async (app, { maxBodyBytes }) => {
+    app.removeAllContentTypeParsers();
+
+    // After authentication (its preParsing hook runs first): an unauthenticated body is never read.
+    app.addHook('preParsing', async (request, _reply, payload) => {
+      if (declaresTooLarge(request.headers, maxBodyBytes)) throw new PayloadTooLargeError(maxBodyBytes);
+      if (!hasBody(request.headers)) return payload;
+      const contentType = request.headers['content-type'] ?? '';
+      const boundary = /^multipart\/form-data/i.test(contentType) ? boundaryOf(contentType) : null;
+      const guard = new BodyGuard(
+        maxBodyBytes,
+        boundary === null ? null : new MultipartFramingScanner(boundary, MULTIPART_FRAMING_LIMITS),
+      );
+      // pipe(), not pipeline(): a refused body must not destroy the socket the 413 goes out on.
+      payload.on('error', (error) => guard.destroy(error));
+      guard.on('error', () => payload.unpipe(guard));
+      return payload.pipe(guard);
+    });
+
+    app.addHook('onSend', async (request, reply) => {
+      if (!request.raw.complete && !drainable(request.headers, maxBodyBytes))
+        reply.header('connection', 'close');
+    });
+  },
+  { name: 'request-bodies', dependencies: ['auth'] },
+);
