@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { clientErrorHandler, frameworkErrors } from './client-errors';
+import { clientErrorHandler, frameworkErrors, requireHostHeader } from './client-errors';
 import type { Config, TrustProxy } from './config';
 import { errorBody, toHttpError } from './errors';
 import { registerCors } from './plugins/external/cors';
@@ -28,6 +28,7 @@ import reportRoutes from './routes/reports';
 import webRoutes from './routes/web';
 import type { RuntimeFactory } from './runtime/types';
 import { ApiKeys } from './security/api-keys';
+import { serializeRequest } from './security/redact-url';
 
 export interface AppOptions {
   config: Config;
@@ -42,6 +43,18 @@ function trustProxyOption(
   trust: TrustProxy,
 ): boolean | string[] | ((address: string, hop: number) => boolean) {
   return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
+/** Logger options whose request serializer keeps credentials sent in the URL out of the log. */
+function withRedactedUrls(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false || logger === undefined) return false;
+  const options = logger === true ? {} : logger;
+  return { ...options, serializers: { req: serializeRequest, ...options.serializers } };
+}
+
+/** How often Node looks for timed-out requests: a tenth of the headers timeout, within [100 ms, 1 s]. */
+function timeoutCheckInterval(headersTimeoutMs: number): number {
+  return Math.min(1000, Math.max(100, Math.round(headersTimeoutMs / 10)));
 }
 
 /** Incoming x-request-id values we trust enough to put in logs; anything else gets a fresh id. */
@@ -61,7 +74,7 @@ export const REDACTED_HEADERS = ['*.headers["x-api-key"]', '*.headers.authorizat
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: withRedactedUrls(options.logger ?? false),
     bodyLimit: config.limits.maxBodyBytes,
     // Whose X-Forwarded-For gives request.ip (rate limits and logs): nobody unless configured.
     trustProxy: trustProxyOption(config.http.trustProxy),
@@ -69,6 +82,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Slow clients: the headers and the whole request must arrive in time (408, client-errors.ts),
+    // a silent connection is closed, and so is an idle keep-alive one.
+    requestTimeout: config.http.uploadTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      // Node checks both timeouts on this period (30 s by default, which would let a 10 s timeout last 40 s).
+      connectionsCheckingInterval: timeoutCheckInterval(config.http.headersTimeoutMs),
+      // Missing Host: our hook answers with the API's error body instead of Node's empty 400.
+      requireHostHeader: false,
     },
     // Our lifecycle plugin answers during shutdown with the API's own 503 body.
     return503OnClosing: false,
@@ -93,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', requireHostHeader);
 
   const apiKeys = new ApiKeys(config.security.apiKeys);
 

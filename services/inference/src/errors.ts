@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'INTERNAL_ERROR'
   | 'OVERLOADED'
   | 'NOT_READY'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'REQUEST_TIMEOUT';
 
 /** An error the service raises on purpose: the code and status are part of the API contract. */
 export class ServiceError extends Error {

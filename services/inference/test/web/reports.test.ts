@@ -191,4 +191,11 @@ describe('with API keys configured', () => {
     expect((await service.request('GET', '/assets/main.js')).status).toBe(200);
     expect((await service.request('GET', '/models')).status).toBe(401);
   });
+
+  test('a missing asset, or any URL no route answers, is a 404 with or without a key', async () => {
+    for (const url of ['/assets/missing.js', '/no/such/route']) {
+      const response = await service.request('GET', url);
+      expect([url, response.status, response.body.error.code]).toEqual([url, 404, 'NOT_FOUND']);
+    }
+  });
 });
