@@ -2,7 +2,8 @@
  * `buildApp(options)`: the whole service as a Fastify instance, without listening. server.ts (the
  * process) and the tests (over a temporary registry) both build it here, so the tests run exactly
  * the production wiring. Plugins go in a fixed order: external @fastify/* plugins, then our
- * services (metrics, auth, lifecycle, model manager, batcher, detector), then the routes.
+ * services (metrics, auth, request bodies, lifecycle, model manager, batcher, decode gate, detector),
+ * then the routes.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -15,6 +16,7 @@ import { registerRateLimit } from './plugins/external/rate-limit';
 import { registerSwagger } from './plugins/external/swagger';
 import authPlugin from './plugins/app/auth';
 import batcherPlugin from './plugins/app/batcher';
+import decodeGatePlugin from './plugins/app/decode-gate';
 import detectorPlugin from './plugins/app/detector';
 import lifecyclePlugin from './plugins/app/lifecycle';
 import metricsPlugin from './plugins/app/metrics';
@@ -139,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(lifecyclePlugin);
   await app.register(modelManagerPlugin, { config, runtimeFactory: options.runtimeFactory });
   await app.register(batcherPlugin, { policy: config.batching });
+  await app.register(decodeGatePlugin, { config });
   await app.register(detectorPlugin, { config });
 
   // Routes.

@@ -19,6 +19,7 @@ import type { FaceDetector } from '../faces/face-detector';
 import { reportedBox, selectFaces, type FaceBox, type FacesMode } from '../faces/face-boxes';
 import type { LoadedVersion } from '../models/model-manager';
 import type { ServiceMetrics } from '../metrics';
+import type { DecodeGate } from './decode-gate';
 import { sniffMediaType, SUPPORTED_MEDIA_TYPES } from './media-type';
 
 export interface PredictOptions {
@@ -55,6 +56,8 @@ export interface PredictResult {
 export interface PredictDeps {
   detector: FaceDetector;
   batcher: Batcher;
+  /** Slots for decoding large images (decode-gate.ts). */
+  decodeGate: DecodeGate;
   /** Counts the images reaching each costly stage (limits must stop bad input before them). */
   metrics: Pick<ServiceMetrics, 'predictStages'>;
 }
@@ -95,6 +98,9 @@ export async function predictImage(
   options: PredictOptions,
   signal: AbortSignal,
 ): Promise<PredictResult> {
+  // Every stage checks the request's signal first: a request that timed out or whose client left
+  // starts no more work (issue 16).
+  signal.throwIfAborted();
   const sniffed = sniffMediaType(bytes);
   if (sniffed.kind === 'unsupported')
     throw new UnsupportedMediaTypeError(sniffed.name, SUPPORTED_MEDIA_TYPES);
@@ -108,23 +114,32 @@ export async function predictImage(
   const original = { width: info.width, height: info.height };
   signal.throwIfAborted();
 
+  // Everything that decodes the image's pixels holds a decode slot when the image is large
+  // (decode-gate.ts): waiting for it is abortable (and counts as decode time), and the slot frees
+  // once the pixels are decoded.
+  const permit = await deps.decodeGate.acquire(original.width * original.height, signal);
   let decodeMs = 0;
-  stage('decode');
-  const decoding = decodeGrayscale(bytes, { maxPixels: options.maxPixels }).then((gray) => {
-    decodeMs = performance.now() - t0;
-    return gray;
-  });
   let detectMs = 0;
   let boxes: (FaceBox | null)[];
-  if (options.crop === 'none') {
-    boxes = [null];
-  } else {
-    stage('detect');
-    const [detection] = await Promise.all([deps.detector.detect(bytes, original, signal), decoding]);
-    detectMs = detection.resizeMs + detection.detectMs;
-    boxes = selectFaces(detection.faces, options.faces, options.maxFaces);
+  let gray: Awaited<ReturnType<typeof decodeGrayscale>>;
+  try {
+    stage('decode');
+    const decoding = decodeGrayscale(bytes, { maxPixels: options.maxPixels }).then((decoded) => {
+      decodeMs = performance.now() - t0;
+      return decoded;
+    });
+    if (options.crop === 'none') {
+      boxes = [null];
+    } else {
+      stage('detect');
+      const [detection] = await Promise.all([deps.detector.detect(bytes, original, signal), decoding]);
+      detectMs = detection.resizeMs + detection.detectMs;
+      boxes = selectFaces(detection.faces, options.faces, options.maxFaces);
+    }
+    gray = await decoding;
+  } finally {
+    permit.release();
   }
-  const gray = await decoding;
   signal.throwIfAborted();
 
   const t1 = performance.now();
