@@ -18,8 +18,7 @@ export const DEFAULT_REGISTRY_DIR = path.resolve(__dirname, '../../../models');
  */
 export const SHIPPED_DEFAULT_MODEL = 'resnet-small-x3';
 
-/** The idle timeout without IDLE_TIMEOUT_MS, and its least margin over a request's deadline. */
-const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** How much longer than the request and upload timeouts the idle timeout is by default. */
 const IDLE_MARGIN_MS = 10_000;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -97,7 +96,8 @@ export const envSchema = z.object({
   UPLOAD_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /**
    * A connection with no traffic either way for this long is closed (Fastify's connectionTimeout);
-   * by default 60 s, or REQUEST_TIMEOUT_MS + 10 s when that is longer.
+   * by default 10 s more than the longer of REQUEST_TIMEOUT_MS and UPLOAD_TIMEOUT_MS, so a stalled
+   * upload gets its 408 first and a long computation its answer.
    */
   IDLE_TIMEOUT_MS: int(100, 3_600_000).optional(),
   /** An idle keep-alive connection is closed after this (longer than common load balancers' 60 s). */
@@ -230,7 +230,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   // No bytes flow while a request is computed: a shorter idle timeout would cut answers off.
   const idleTimeoutMs =
-    e.IDLE_TIMEOUT_MS ?? Math.max(DEFAULT_IDLE_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS + IDLE_MARGIN_MS);
+    e.IDLE_TIMEOUT_MS ?? Math.max(e.REQUEST_TIMEOUT_MS, e.UPLOAD_TIMEOUT_MS) + IDLE_MARGIN_MS;
   if (idleTimeoutMs <= e.REQUEST_TIMEOUT_MS) {
     problems.push(`IDLE_TIMEOUT_MS: must exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS})`);
   }

@@ -84,12 +84,13 @@ describe('loadConfig', () => {
     expect(http).toEqual({
       headersTimeoutMs: 10_000,
       uploadTimeoutMs: 60_000,
-      idleTimeoutMs: 60_000,
+      idleTimeoutMs: 70_000,
       keepAliveTimeoutMs: 72_000,
       trustProxy: false,
     });
-    // The idle timeout follows a long request deadline unless set.
+    // The idle timeout follows the request deadline and the upload timeout unless set.
     expect(loadConfig({ REQUEST_TIMEOUT_MS: '120000' }).http.idleTimeoutMs).toBe(130_000);
+    expect(loadConfig({ UPLOAD_TIMEOUT_MS: '20000' }).http.idleTimeoutMs).toBe(30_000);
     expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '20000', IDLE_TIMEOUT_MS: '15000' })).toThrow(
       /IDLE_TIMEOUT_MS: /,
     );

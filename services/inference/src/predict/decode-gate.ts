@@ -17,7 +17,11 @@ export interface DecodeGateOptions {
   maxQueue: number;
 }
 
-/** A held slot (or none, for a small image): release it once the image's pixels are decoded. */
+/**
+ * A held slot (or none, for a small image): release it once the image's pixels are decoded, also
+ * when the request was abandoned meanwhile (a started decode cannot be stopped, and the slot
+ * stands for the thread it occupies).
+ */
 export interface DecodePermit {
   /** Idempotent. */
   release(): void;
@@ -49,8 +53,9 @@ export class DecodeGate {
   }
 
   /**
-   * Waits for a slot for an image of `pixels` pixels. The slot is released by the permit, or when
-   * `signal` aborts (the request timed out, its client left, or it finished).
+   * Waits for a slot for an image of `pixels` pixels; the slot is held until the permit is
+   * released. While waiting, `signal` aborting (the request timed out or its client left) takes the
+   * request out of the queue.
    *
    * @example const permit = await gate.acquire(width * height, signal); try { await decode(); } finally { permit.release(); }
    * @throws OverloadedError when the queue is full; the signal's reason when it aborts first.
@@ -58,7 +63,7 @@ export class DecodeGate {
   acquire(pixels: number, signal: AbortSignal): Promise<DecodePermit> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (pixels <= this.options.largePixels) return Promise.resolve(NO_SLOT);
-    if (this.running < this.options.concurrency) return Promise.resolve(this.take(signal));
+    if (this.running < this.options.concurrency) return Promise.resolve(this.take());
     if (this.waiting.length >= this.options.maxQueue) {
       return Promise.reject(new OverloadedError(RETRY_AFTER_SECONDS));
     }
@@ -72,7 +77,7 @@ export class DecodeGate {
         signal,
         grant: () => {
           signal.removeEventListener('abort', onAbort);
-          resolve(this.take(signal));
+          resolve(this.take());
         },
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -80,18 +85,17 @@ export class DecodeGate {
     });
   }
 
-  private take(signal: AbortSignal): DecodePermit {
+  private take(): DecodePermit {
     this.running++;
     let held = true;
-    const release = () => {
-      if (!held) return;
-      held = false;
-      signal.removeEventListener('abort', release);
-      this.running--;
-      this.next();
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.running--;
+        this.next();
+      },
     };
-    signal.addEventListener('abort', release, { once: true });
-    return { release };
   }
 
   private next(): void {

@@ -12,6 +12,7 @@ import {
   toModelPixels,
   UnsupportedMediaTypeError,
   type CropBox,
+  type GrayImage,
   type SupportedFormat,
 } from '@fer/shared';
 import type { Batcher } from '../batching/batcher';
@@ -116,15 +117,15 @@ export async function predictImage(
 
   // Everything that decodes the image's pixels holds a decode slot when the image is large
   // (decode-gate.ts): waiting for it is abortable (and counts as decode time), and the slot frees
-  // once the pixels are decoded.
+  // only once the decode has really ended, which nothing can cut short, even for an abandoned request.
   const permit = await deps.decodeGate.acquire(original.width * original.height, signal);
   let decodeMs = 0;
   let detectMs = 0;
   let boxes: (FaceBox | null)[];
-  let gray: Awaited<ReturnType<typeof decodeGrayscale>>;
+  let decoding: Promise<GrayImage> | undefined;
   try {
     stage('decode');
-    const decoding = decodeGrayscale(bytes, { maxPixels: options.maxPixels }).then((decoded) => {
+    decoding = decodeGrayscale(bytes, { maxPixels: options.maxPixels }).then((decoded) => {
       decodeMs = performance.now() - t0;
       return decoded;
     });
@@ -136,10 +137,11 @@ export async function predictImage(
       detectMs = detection.resizeMs + detection.detectMs;
       boxes = selectFaces(detection.faces, options.faces, options.maxFaces);
     }
-    gray = await decoding;
   } finally {
+    await decoding?.catch(() => undefined);
     permit.release();
   }
+  const gray = await decoding;
   signal.throwIfAborted();
 
   const t1 = performance.now();

@@ -43,12 +43,16 @@ describe('DecodeGate', () => {
     expect(g.inProgress).toBe(0);
   });
 
-  test("a slot is freed when its request's signal aborts, release or not", async () => {
+  test('a granted slot is held until released, even when its request aborts (a decode cannot be stopped)', async () => {
     const g = gate();
     const request = new AbortController();
-    await g.acquire(LARGE + 1, request.signal);
-    const next = g.acquire(LARGE + 1, new AbortController().signal);
-    request.abort(new Error('the request has finished'));
+    const permit = await g.acquire(LARGE + 1, request.signal);
+    let granted = false;
+    const next = g.acquire(LARGE + 1, new AbortController().signal).then((p) => ((granted = true), p));
+    request.abort(new Error('timed out'));
+    await settle();
+    expect(granted).toBe(false);
+    permit.release();
     await expect(next).resolves.toBeDefined();
     expect(g.inProgress).toBe(1);
   });

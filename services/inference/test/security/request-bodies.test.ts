@@ -7,7 +7,9 @@
  *   - the framing has its own small limits (preamble, part header, field value, epilogue), so an
  *     upload within MAX_BODY_BYTES cannot hide megabytes the service would read for nothing;
  *   - a JSON or text body is refused (415) from its Content-Type, before the body has even
- *     arrived: no parser reads it.
+ *     arrived: no parser reads it;
+ *   - a client still uploading when its refusal comes reads the 413 (the connection lingers a
+ *     moment, dropping what still arrives, instead of being reset).
  * Nothing refused here reaches a costly stage (fer_predict_stage_total).
  */
 import { metricValue } from '../../scripts/bench/prometheus-text';
@@ -25,6 +27,8 @@ const HUGE_BYTES = 64 * 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
 const BOUNDARY = 'fer-test-boundary-7';
 const STAGES = ['probe', 'decode', 'detect', 'classify'] as const;
+/** Early refusals raced against a client still sending: each must be read, not reset. */
+const REPEATS = 10;
 
 let service: TestService;
 let image: Buffer;
@@ -80,6 +84,28 @@ async function refused(send: () => Promise<RawAnswer>, status: number, code: str
   expect(await stages()).toEqual(before);
   return answer;
 }
+
+test(
+  'a client still uploading after an early refusal reads its 413, every time (no connection reset)',
+  async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const declared = rawUpload(
+        service.url,
+        { head: head(HUGE_BYTES), total: HUGE_BYTES, chunk: body(Buffer.alloc(0), 0x20) },
+        ANSWER_TIMEOUT_MS,
+      );
+      const streamed = rawUpload(
+        service.url,
+        { head: head('chunked'), total: HUGE_BYTES, chunked: true, chunk: body(Buffer.alloc(0), 0x2d) },
+        ANSWER_TIMEOUT_MS,
+      );
+      statuses.push(...(await Promise.all([declared, streamed])).map((a) => a.status));
+    }
+    expect(statuses).toEqual(Array(2 * REPEATS).fill(413));
+  },
+  TEST_TIMEOUT_MS,
+);
 
 test(
   'a multipart body declared larger than MAX_BODY_BYTES is refused unread',

@@ -5,14 +5,41 @@
  * any of it is parsed. Every body passes the body guard (body-guard.ts): MAX_BODY_BYTES bounds the
  * whole body of any content type, 413 as soon as the declared or received length passes it. A
  * request answered before its body was read closes its connection when the rest is unbounded
- * (chunked, or declared over the limit) instead of letting Node read it to its end.
+ * (chunked, or declared over the limit) instead of letting Node read it to its end, lingering a
+ * moment so that the client still uploading reads the answer instead of a connection reset.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 import { PayloadTooLargeError } from '../../errors';
 import { BodyGuard, declaresTooLarge } from '../../predict/body-guard';
 import { boundaryOf, MultipartFramingScanner } from '../../predict/multipart-framing';
 import { MULTIPART_FRAMING_LIMITS } from '../../predict/read-multipart';
+
+/**
+ * After a refused body's answer, how long and how much more of it the connection reads (and drops)
+ * before it closes: closing with unread bytes pending makes the kernel reset the connection, and a
+ * client still sending (the refusal came early) then loses the answer it was about to read.
+ */
+export const LINGER_MS = 2_000;
+export const LINGER_BYTES = 16 * 1024 * 1024;
+
+/** Makes Node's close of `request`'s connection (after a `Connection: close` answer) a lingering one. */
+function lingerOnClose(request: IncomingMessage): void {
+  const socket = request.socket;
+  // Node ends such an answer with socket.destroySoon(); this one first drops what still arrives.
+  socket.destroySoon = () => {
+    let dropped = 0;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > LINGER_BYTES) socket.destroy();
+    });
+    socket.once('close', () => clearTimeout(timer));
+    request.resume();
+    socket.end();
+  };
+}
 
 export interface RequestBodiesOptions {
   maxBodyBytes: number;
