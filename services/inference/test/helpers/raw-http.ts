@@ -14,6 +14,8 @@ export interface RawAnswer {
   sentBeforeAnswer: number;
   /** When the answer (or the close) came, in ms after the connection opened. */
   answeredAfterMs: number;
+  /** The socket error the client met, if any (EPIPE, ECONNRESET: the server closed on it). */
+  socketError?: string;
 }
 
 export interface Upload {
@@ -61,17 +63,23 @@ export function rawUpload(url: string, upload: Upload, timeoutMs: number): Promi
     let sent = 0;
     let answered = false;
     let sentBeforeAnswer = 0;
+    let socketError: string | undefined;
     const finish = () => {
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...parseAnswer(text), sentBeforeAnswer, answeredAfterMs: performance.now() - started });
+      resolve({
+        ...parseAnswer(text),
+        sentBeforeAnswer,
+        answeredAfterMs: performance.now() - started,
+        socketError,
+      });
     };
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no answer within ${timeoutMs} ms (${sent} bytes sent)`));
     }, timeoutMs);
     // The server may close while we still write: its answer has arrived by then, or it never will.
-    socket.on('error', () => undefined);
+    socket.on('error', (error: NodeJS.ErrnoException) => (socketError ??= error.code ?? String(error)));
     socket.on('close', () => {
       if (!answered) {
         answered = true;

@@ -88,7 +88,7 @@ async function refused(send: () => Promise<RawAnswer>, status: number, code: str
 test(
   'a client still uploading after an early refusal reads its 413, every time (no connection reset)',
   async () => {
-    const statuses: number[] = [];
+    const statuses: string[] = [];
     for (let i = 0; i < REPEATS; i++) {
       const declared = rawUpload(
         service.url,
@@ -100,9 +100,13 @@ test(
         { head: head('chunked'), total: HUGE_BYTES, chunked: true, chunk: body(Buffer.alloc(0), 0x2d) },
         ANSWER_TIMEOUT_MS,
       );
-      statuses.push(...(await Promise.all([declared, streamed])).map((a) => a.status));
+      statuses.push(
+        ...(await Promise.all([declared, streamed])).map((a) => `${a.status} ${a.socketError ?? 'clean'}`),
+      );
     }
-    expect(statuses).toEqual(Array(2 * REPEATS).fill(413));
+    // Closed at once, the connection met the client's next write with a reset (EPIPE): the answer
+    // was lost whenever that write came before the client had read it.
+    expect(statuses).toEqual(Array(2 * REPEATS).fill('413 clean'));
   },
   TEST_TIMEOUT_MS,
 );
