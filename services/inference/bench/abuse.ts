@@ -333,8 +333,9 @@ async function main(): Promise<void> {
     log('abuse stopped; waiting for the abusive connections to end...');
     await Promise.all([...slowloris, ...oversize, ...bombs]);
     const after = await send(url, cropSpec(crops.bodies[used[0]], used[0]), performance.now());
-    const problems = service.problems();
     const stopped = await service.stop();
+    // After the exit: the log of the drain is in it too.
+    const problems = service.problems();
 
     // The verdict.
     const phases = [baseline, abused];

@@ -27,6 +27,8 @@ const HUGE_BYTES = 64 * 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
 const BOUNDARY = 'fer-test-boundary-7';
 const STAGES = ['probe', 'decode', 'detect', 'classify'] as const;
+/** Closing a service with no request in progress takes less than this (the bug held it 70 s). */
+const CLOSE_TIMEOUT_MS = 10_000;
 /** Early refusals raced against a client still sending: each must be read, not reset. */
 const REPEATS = 10;
 
@@ -217,6 +219,32 @@ test.each([
       415,
       'UNSUPPORTED_MEDIA_TYPE',
     );
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  'a refused body within the limit does not hold its connection: the service still closes promptly',
+  async () => {
+    const own = await startService({ env: { MAX_BODY_BYTES: String(BODY_LIMIT_BYTES) } });
+    let closed = false;
+    try {
+      // More than the stream buffers hold, so that an unread rest would pause the connection.
+      const start = Buffer.alloc(200 * 1024, '[');
+      const answer = await rawUpload(
+        own.url,
+        { head: head(BODY_LIMIT_BYTES - 1, 'application/json'), total: start.length, chunk: () => start },
+        ANSWER_TIMEOUT_MS,
+      );
+      expect(answer.status).toBe(415);
+      // The client has gone. A body left paused kept its connection open until the idle timeout,
+      // and a shutdown waited for it to the end of its drain timeout.
+      const closing = own.close().then(() => (closed = true));
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS))]);
+      expect(closed).toBe(true);
+    } finally {
+      if (!closed) own.app.server.closeAllConnections();
+    }
   },
   TEST_TIMEOUT_MS,
 );

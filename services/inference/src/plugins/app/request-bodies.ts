@@ -4,9 +4,10 @@
  * loop, before /predict refused it): a body no route has a parser for is refused with 415 before
  * any of it is parsed. Every body passes the body guard (body-guard.ts): MAX_BODY_BYTES bounds the
  * whole body of any content type, 413 as soon as the declared or received length passes it. A
- * request answered before its body was read closes its connection when the rest is unbounded
- * (chunked, or declared over the limit) instead of letting Node read it to its end, lingering a
- * moment so that the client still uploading reads the answer instead of a connection reset.
+ * request answered before its body was read has the rest dropped as it arrives when it is bounded
+ * (declared within the limit), and otherwise (chunked, or declared over the limit) its connection
+ * closed instead of being read to its end, lingering a moment so that a client still uploading
+ * reads the answer instead of a connection reset.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
@@ -33,9 +34,19 @@ function lingerOnClose(request: IncomingMessage): void {
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
-    request.resume();
+    dropRestOfBody(request);
     socket.end();
   };
+}
+
+/**
+ * Lets what remains of an unread body flow and be dropped. Piped into the body guard, which nobody
+ * reads once the request is answered, the body would stay paused: the connection would never see
+ * its client leave, and a shutdown would wait on it to the end of its drain timeout.
+ */
+function dropRestOfBody(request: IncomingMessage): void {
+  request.unpipe();
+  request.resume();
 }
 
 export interface RequestBodiesOptions {
@@ -74,7 +85,12 @@ export default fp<RequestBodiesOptions>(
     });
 
     app.addHook('onSend', async (request, reply) => {
-      if (request.raw.complete || drainable(request.headers, maxBodyBytes)) return;
+      if (request.raw.complete) return;
+      if (drainable(request.headers, maxBodyBytes)) {
+        // Bounded: read the rest (and drop it) once answered, keeping the connection.
+        reply.raw.once('finish', () => dropRestOfBody(request.raw));
+        return;
+      }
       reply.header('connection', 'close');
       lingerOnClose(request.raw);
     });
