@@ -152,7 +152,7 @@ async function publishFrom(registry: string, model: string, source: string): Pro
 
 /**
  * Drops a broken version into the registry the careless way: a plain folder filled file by file
- * (metadata first), whose model.onnx has the right size but is not a model.
+ * (metadata first, then the other files), whose model.onnx has the right size but is not a model.
  */
 async function dropBrokenVersion(registry: string, model: string, source: string): Promise<number> {
   const numbers = (await readdir(path.join(registry, model)))
@@ -164,7 +164,11 @@ async function dropBrokenVersion(registry: string, model: string, source: string
   const metadata = JSON.parse(await readFile(path.join(source, METADATA_FILE), 'utf8')) as ModelMetadata;
   await writeFile(path.join(dir, METADATA_FILE), JSON.stringify({ ...metadata, version }));
   await sleep(COPY_STEP_MS);
-  await cp(path.join(source, 'tfjs'), path.join(dir, 'tfjs'), { recursive: true });
+  // Every other recorded file (tfjs/, and report/ for trained models) as it is.
+  for (const entry of await readdir(source)) {
+    if (entry === METADATA_FILE || entry === 'model.onnx') continue;
+    await cp(path.join(source, entry), path.join(dir, entry), { recursive: true });
+  }
   const size = (await readFile(path.join(source, 'model.onnx'))).length;
   const garbage = Buffer.alloc(size, 0x42);
   const quarter = Math.ceil(size / 4);
@@ -373,7 +377,8 @@ async function main(): Promise<void> {
               }>,
           )
           .catch(() => null);
-        for (const v of listed?.models.find((m) => m.name === model)?.versions ?? []) {
+        // An error answer (no `models`) is counted by the traffic's own /models requests, not here.
+        for (const v of listed?.models?.find((m) => m.name === model)?.versions ?? []) {
           const events = versions.get(v.version) ?? {};
           if (v.status === 'ready' && events.readyAt === undefined) events.readyAt = now();
           if (v.status === 'failed' && events.failedAt === undefined) events.failedAt = now();
@@ -407,7 +412,14 @@ async function main(): Promise<void> {
     const progress = setInterval(() => {
       const recent = loop.outcomes.filter((o) => o.t > now() - 60);
       const latency = summarizeLatency(recent.filter((o) => o.kind === 'crop').map((o) => o.ms));
-      const bad = recent.filter((o) => o.status !== o.expect).length;
+      const unexpected = recent.filter((o) => o.status !== o.expect);
+      const bad =
+        unexpected.length === 0
+          ? '0'
+          : `${unexpected.length} (${unexpected
+              .map((o) => `${o.kind} ${o.status}`)
+              .slice(0, 5)
+              .join(', ')})`;
       const last = samples.at(-1);
       log(
         `t=${now().toFixed(0)} s: ${(recent.length / 60).toFixed(1)} answers/s over the last minute, crops p50/p99 ` +

@@ -2,24 +2,26 @@
  * `buildApp(options)`: the whole service as a Fastify instance, without listening. server.ts (the
  * process) and the tests (over a temporary registry) both build it here, so the tests run exactly
  * the production wiring. Plugins go in a fixed order: external @fastify/* plugins, then our
- * services (metrics, auth, lifecycle, model manager, batcher, detector), then the routes.
+ * services (metrics, auth, request bodies, lifecycle, model manager, batcher, decode gate, detector),
+ * then the routes.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { clientErrorHandler, frameworkErrors } from './client-errors';
-import type { Config } from './config';
+import { clientErrorHandler, frameworkErrors, requireHostHeader } from './client-errors';
+import type { Config, TrustProxy } from './config';
 import { errorBody, toHttpError } from './errors';
 import { registerCors } from './plugins/external/cors';
 import { registerHelmet } from './plugins/external/helmet';
-import { registerMultipart } from './plugins/external/multipart';
 import { registerRateLimit } from './plugins/external/rate-limit';
 import { registerSwagger } from './plugins/external/swagger';
 import authPlugin from './plugins/app/auth';
 import batcherPlugin from './plugins/app/batcher';
+import decodeGatePlugin from './plugins/app/decode-gate';
 import detectorPlugin from './plugins/app/detector';
 import lifecyclePlugin from './plugins/app/lifecycle';
 import metricsPlugin from './plugins/app/metrics';
 import modelManagerPlugin from './plugins/app/model-manager';
+import requestBodiesPlugin from './plugins/app/request-bodies';
 import healthRoutes from './routes/health';
 import metricsRoutes from './routes/metrics';
 import modelRoutes from './routes/models';
@@ -29,6 +31,7 @@ import studyRoutes from './routes/study';
 import webRoutes from './routes/web';
 import type { RuntimeFactory } from './runtime/types';
 import { ApiKeys } from './security/api-keys';
+import { serializeRequest } from './security/redact-url';
 
 export interface AppOptions {
   config: Config;
@@ -38,12 +41,31 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+/** TRUST_PROXY as Fastify takes it: a hop count is a function of the hop's index. */
+function trustProxyOption(
+  trust: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
+/** Logger options whose request serializer keeps credentials sent in the URL out of the log. */
+function withRedactedUrls(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false || logger === undefined) return false;
+  const options = logger === true ? {} : logger;
+  return { ...options, serializers: { req: serializeRequest, ...options.serializers } };
+}
+
+/** How often Node looks for timed-out requests: a tenth of the headers timeout, within [100 ms, 1 s]. */
+function timeoutCheckInterval(headersTimeoutMs: number): number {
+  return Math.min(1000, Math.max(100, Math.round(headersTimeoutMs / 10)));
+}
+
 /** Incoming x-request-id values we trust enough to put in logs; anything else gets a fresh id. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Headers that must never reach a log line, under any top-level key: Fastify logs `req.headers`,
- * and @fastify/multipart logs the request's headers as `busboyOptions.headers` at trace level.
+ * Headers that must never reach a log line, under any top-level key: Fastify logs `req.headers`
+ * in some messages, and any plugin logging a request's headers is covered too.
  */
 export const REDACTED_HEADERS = ['*.headers["x-api-key"]', '*.headers.authorization', '*.headers.cookie'];
 
@@ -55,12 +77,26 @@ export const REDACTED_HEADERS = ['*.headers["x-api-key"]', '*.headers.authorizat
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: withRedactedUrls(options.logger ?? false),
     bodyLimit: config.limits.maxBodyBytes,
+    // Whose X-Forwarded-For gives request.ip (rate limits and logs): nobody unless configured.
+    trustProxy: trustProxyOption(config.http.trustProxy),
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    // Slow clients: the headers and the whole request must arrive in time (408, client-errors.ts),
+    // a silent connection is closed, and so is an idle keep-alive one.
+    requestTimeout: config.http.uploadTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      // Node checks both timeouts on this period (30 s by default, which would let a 10 s timeout last 40 s).
+      connectionsCheckingInterval: timeoutCheckInterval(config.http.headersTimeoutMs),
+      // Missing Host: our hook answers with the API's error body instead of Node's empty 400.
+      requireHostHeader: false,
     },
     // Our lifecycle plugin answers during shutdown with the API's own 503 body.
     return503OnClosing: false,
@@ -85,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', requireHostHeader);
 
   const apiKeys = new ApiKeys(config.security.apiKeys);
 
@@ -96,15 +133,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { max: config.security.rateLimitMax, windowMs: config.security.rateLimitWindowMs },
     apiKeys,
   );
-  await registerMultipart(app, config.limits.maxBodyBytes);
   await registerSwagger(app);
 
   // Our services.
   await app.register(metricsPlugin);
   await app.register(authPlugin, { keys: apiKeys });
+  await app.register(requestBodiesPlugin, { maxBodyBytes: config.limits.maxBodyBytes });
   await app.register(lifecyclePlugin);
   await app.register(modelManagerPlugin, { config, runtimeFactory: options.runtimeFactory });
   await app.register(batcherPlugin, { policy: config.batching });
+  await app.register(decodeGatePlugin, { config });
   await app.register(detectorPlugin, { config });
 
   // Routes.

@@ -21,6 +21,9 @@ export const DEFAULT_STUDY_DIR = path.resolve(__dirname, '../../../docs/study');
  */
 export const SHIPPED_DEFAULT_MODEL = 'resnet-small-x3';
 
+/** How much longer than the request and upload timeouts the idle timeout is by default. */
+const IDLE_MARGIN_MS = 10_000;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** blazeface: MediaPipe BlazeFace in ONNX Runtime (the default); tiny, ssd: face-api on TF.js. */
 export const DETECTOR_KINDS = ['blazeface', 'tiny', 'ssd'] as const;
@@ -60,10 +63,15 @@ export const envSchema = z.object({
 
   REGISTRY_DIR: z.string().min(1).default(DEFAULT_REGISTRY_DIR),
   /**
-   * Model a request without `model` gets: by default the one shipped in models/. A name the
-   * registry lacks means the first loaded model by name.
+   * Model a request without `model` gets: by default the one shipped in models/. While it has no
+   * loaded version (a name the registry lacks included), such requests fail over (FALLBACK_MODEL).
    */
   DEFAULT_MODEL: z.string().default(SHIPPED_DEFAULT_MODEL),
+  /**
+   * Model that requests without `model` get while the default model has no loaded version (its
+   * versions failed, were removed or are reloading); empty: the first loaded model by name.
+   */
+  FALLBACK_MODEL: z.string().default(''),
   /** Load only the newest N valid versions of each model; 0 loads all. */
   MODEL_VERSIONS_LOADED: int(0).default(0),
   /** Periodic rescan of the registry, in case a file-system watch event is missed (network mounts). */
@@ -84,10 +92,32 @@ export const envSchema = z.object({
   /** Deadline of one /predict request, from arrival to answer; later answers are 504 TIMEOUT. */
   REQUEST_TIMEOUT_MS: int(1, 600_000).default(15_000),
 
+  /** The whole request body, whatever its content type (413 before the rest is read). */
   MAX_BODY_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
   MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(40_000_000),
   /** Most faces classified in one image (the largest ones); a request may ask for fewer. */
   MAX_FACES: int(1, 1000).default(32),
+  /**
+   * Images with more pixels than this are "large": at most DECODE_LARGE_CONCURRENCY of them are
+   * decoded at once, so they never hold every libuv thread and smaller images never wait for them.
+   */
+  DECODE_LARGE_PIXELS: int(1, 1_000_000_000).default(4_000_000),
+  DECODE_LARGE_CONCURRENCY: int(1, 64).default(1),
+  /** Large images allowed to wait for a decode slot; beyond it 503 OVERLOADED. */
+  DECODE_MAX_QUEUE: int(0, 100_000).default(16),
+
+  /** Time for a client to send its request line and headers (Node's headersTimeout); 408 after it. */
+  HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Time for a client to send its whole request, headers and body (Fastify's requestTimeout); 408 after it. */
+  UPLOAD_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  /**
+   * A connection with no traffic either way for this long is closed (Fastify's connectionTimeout);
+   * by default 10 s more than the longer of REQUEST_TIMEOUT_MS and UPLOAD_TIMEOUT_MS, so a stalled
+   * upload gets its 408 first and a long computation its answer.
+   */
+  IDLE_TIMEOUT_MS: int(100, 3_600_000).optional(),
+  /** An idle keep-alive connection is closed after this (longer than common load balancers' 60 s). */
+  KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
 
   DETECTOR: z.enum(DETECTOR_KINDS).default('blazeface'),
   /** BlazeFace's .onnx file (default: the vendored full-range model, detectors/blazeface). */
@@ -105,15 +135,47 @@ export const envSchema = z.object({
   API_KEYS: list.default([]),
   /** Comma-separated origins allowed by CORS; empty disables CORS headers, "*" allows any origin. */
   CORS_ORIGINS: list.default([]),
-  /** Requests per window per API key (or client IP without one); 0 disables rate limiting. */
-  RATE_LIMIT_MAX: int(0).default(600),
+  /**
+   * Requests per window per API key (or client IP without one); 0, the default, disables rate
+   * limiting: behind a proxy every client shares its address, and one client usefully sends
+   * hundreds of requests a second.
+   */
+  RATE_LIMIT_MAX: int(0).default(0),
   RATE_LIMIT_WINDOW_MS: int(100).default(60_000),
+  /**
+   * Whose X-Forwarded-For to believe for the client address (rate limits, logs): "false" (no one),
+   * "true" (anyone: only behind a proxy that overwrites the header), a number of proxy hops, or
+   * comma-separated proxy addresses/CIDRs.
+   */
+  TRUST_PROXY: z.string().default('false'),
 
   /** How long a SIGTERM/SIGINT waits for queued and running work before the process exits. */
   DRAIN_TIMEOUT_MS: int(0, 600_000).default(20_000),
 });
 
 export type Env = z.input<typeof envSchema>;
+
+/** Fastify's `trustProxy`: nobody, everybody, a number of hops, or the proxies' addresses. */
+export type TrustProxy = boolean | number | string[];
+
+/**
+ * TRUST_PROXY's value as Fastify's `trustProxy`, or null when it is none of the accepted forms.
+ *
+ * @example parseTrustProxy('1') // 1
+ * @example parseTrustProxy('10.0.0.0/8, 127.0.0.1') // ['10.0.0.0/8', '127.0.0.1']
+ */
+export function parseTrustProxy(value: string): TrustProxy | null {
+  const text = value.trim().toLowerCase();
+  if (text === 'false' || text === '0' || text === 'no') return false;
+  if (text === 'true' || text === 'yes') return true;
+  if (/^[1-9][0-9]{0,1}$/.test(text)) return Number(text);
+  const addresses = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+  const address = /^[0-9a-f.:]+(\/[0-9]{1,3})?$/;
+  return addresses.length > 0 && addresses.every((item) => address.test(item)) ? addresses : null;
+}
 
 export interface Config {
   port: number;
@@ -122,6 +184,7 @@ export interface Config {
   registry: {
     dir: string;
     defaultModel: string | null;
+    fallbackModel: string | null;
     versionsLoaded: number;
     rescanMs: number;
     watch: boolean;
@@ -135,6 +198,14 @@ export interface Config {
   };
   batching: { maxBatchSize: number; maxDelayMs: number; maxQueue: number };
   limits: { requestTimeoutMs: number; maxBodyBytes: number; maxImagePixels: number; maxFaces: number };
+  decode: { largePixels: number; largeConcurrency: number; maxQueue: number };
+  http: {
+    headersTimeoutMs: number;
+    uploadTimeoutMs: number;
+    idleTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    trustProxy: TrustProxy;
+  };
   detector: {
     kind: DetectorKind;
     /** BlazeFace's model file (unused by the TF.js detectors). */
@@ -177,9 +248,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const e = parsed.data;
+  const problems: string[] = [];
   if (e.DETECTOR === 'tiny' && e.DETECTOR_INPUT_SIZE % 32 !== 0) {
-    throw new ConfigError([`DETECTOR_INPUT_SIZE: must be a multiple of 32 for the tiny detector`]);
+    problems.push(`DETECTOR_INPUT_SIZE: must be a multiple of 32 for the tiny detector`);
   }
+  // Node refuses a server whose headers may take longer than the whole request.
+  if (e.HEADERS_TIMEOUT_MS > e.UPLOAD_TIMEOUT_MS) {
+    problems.push(`HEADERS_TIMEOUT_MS: must not exceed UPLOAD_TIMEOUT_MS (${e.UPLOAD_TIMEOUT_MS})`);
+  }
+  // No bytes flow while a request is computed: a shorter idle timeout would cut answers off.
+  const idleTimeoutMs =
+    e.IDLE_TIMEOUT_MS ?? Math.max(e.REQUEST_TIMEOUT_MS, e.UPLOAD_TIMEOUT_MS) + IDLE_MARGIN_MS;
+  if (idleTimeoutMs <= e.REQUEST_TIMEOUT_MS) {
+    problems.push(`IDLE_TIMEOUT_MS: must exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS})`);
+  }
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  if (trustProxy === null) {
+    problems.push(
+      'TRUST_PROXY: expected true, false, a number of proxy hops, or comma-separated addresses/CIDRs',
+    );
+  }
+  if (problems.length > 0 || trustProxy === null) throw new ConfigError(problems);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -187,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     registry: {
       dir: path.resolve(e.REGISTRY_DIR),
       defaultModel: e.DEFAULT_MODEL === '' ? null : e.DEFAULT_MODEL,
+      fallbackModel: e.FALLBACK_MODEL === '' ? null : e.FALLBACK_MODEL,
       versionsLoaded: e.MODEL_VERSIONS_LOADED,
       rescanMs: e.REGISTRY_RESCAN_MS,
       watch: e.REGISTRY_WATCH,
@@ -208,6 +298,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxFaces: e.MAX_FACES,
+    },
+    decode: {
+      largePixels: e.DECODE_LARGE_PIXELS,
+      largeConcurrency: e.DECODE_LARGE_CONCURRENCY,
+      maxQueue: e.DECODE_MAX_QUEUE,
+    },
+    http: {
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS,
+      idleTimeoutMs,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      trustProxy,
     },
     detector: {
       kind: e.DETECTOR,

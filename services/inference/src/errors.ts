@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'INTERNAL_ERROR'
   | 'OVERLOADED'
   | 'NOT_READY'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'REQUEST_TIMEOUT';
 
 /** An error the service raises on purpose: the code and status are part of the API contract. */
 export class ServiceError extends Error {
@@ -48,9 +49,14 @@ export class UnauthorizedError extends ServiceError {
   }
 }
 
+/** The body, or one part of a multipart body's framing (`what`), is over its limit. */
 export class PayloadTooLargeError extends ServiceError {
-  constructor(limitBytes: number) {
-    super('PAYLOAD_TOO_LARGE', 413, `The upload is larger than the limit of ${limitBytes} bytes`);
+  constructor(limitBytes: number, what = 'The request body') {
+    super(
+      'PAYLOAD_TOO_LARGE',
+      413,
+      `${what[0].toUpperCase()}${what.slice(1)} is larger than the limit of ${limitBytes} bytes`,
+    );
   }
 }
 
@@ -121,7 +127,6 @@ const FER_ERROR_STATUS: Readonly<Record<FerErrorCode, { status: number; code: Er
 /** Errors Fastify and its plugins raise, by their `code`, with the status and code we answer. */
 const FRAMEWORK_ERRORS: Readonly<Record<string, { status: number; code: ErrorCode; message?: string }>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
-  FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     status: 415,
     code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -131,15 +136,6 @@ const FRAMEWORK_ERRORS: Readonly<Record<string, { status: number; code: ErrorCod
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'INVALID_REQUEST' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_REQUEST' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_REQUEST' },
-  FST_FILES_LIMIT: {
-    status: 400,
-    code: 'INVALID_REQUEST',
-    message: 'Send exactly one file, in the "image" field',
-  },
-  FST_PARTS_LIMIT: { status: 400, code: 'INVALID_REQUEST', message: 'Too many multipart parts' },
-  FST_FIELDS_LIMIT: { status: 400, code: 'INVALID_REQUEST', message: 'Too many multipart fields' },
-  FST_PROTO_VIOLATION: { status: 400, code: 'INVALID_REQUEST', message: 'Invalid multipart field name' },
-  FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_VALIDATION: { status: 400, code: 'INVALID_REQUEST' },
   // Router refusals (see client-errors.ts): their own messages quote the whole URL back.
   FST_ERR_BAD_URL: {
@@ -162,10 +158,6 @@ export interface HttpError {
   /** True when the error is not one we raise on purpose: log it in full, answer generically. */
   unexpected: boolean;
 }
-
-/** Busboy's messages for a broken multipart body ("Unexpected end of form", "Malformed part header"...). */
-const MULTIPART_PARSE_ERROR =
-  /^(Unexpected end of (form|multipart data)|Malformed part header|Multipart: Boundary not found)|terminated early due to unexpected end of multipart data/;
 
 /**
  * Maps anything thrown while serving a request to what the client is told. Unknown errors become
@@ -203,15 +195,6 @@ export function toHttpError(error: unknown, requestId: string): HttpError {
       statusCode: framework.status,
       code: framework.code,
       message: framework.message ?? String(known.message),
-      headers: {},
-      unexpected: false,
-    };
-  }
-  if (typeof known.message === 'string' && MULTIPART_PARSE_ERROR.test(known.message)) {
-    return {
-      statusCode: 400,
-      code: 'INVALID_REQUEST',
-      message: `The multipart body is malformed: ${known.message}`,
       headers: {},
       unexpected: false,
     };

@@ -22,6 +22,7 @@ export interface ServiceMetrics {
   facesPerImage: Histogram<'model'>;
   detectionTime: Histogram;
   detectorQueueDepth: Gauge;
+  decodeQueueDepth: Gauge;
   detectorTensors: Gauge;
   loadedVersions: Gauge<'model'>;
   modelLoads: Counter<'model' | 'outcome'>;
@@ -102,6 +103,11 @@ export function createMetrics(): ServiceMetrics {
     detectorQueueDepth: new Gauge({
       name: 'fer_face_detector_queue_depth',
       help: 'Images waiting for a face detector worker',
+      registers,
+    }),
+    decodeQueueDepth: new Gauge({
+      name: 'fer_decode_queue_depth',
+      help: 'Large images waiting for a decode slot (DECODE_LARGE_CONCURRENCY)',
       registers,
     }),
     detectorTensors: new Gauge({

@@ -108,6 +108,18 @@ test('a badly percent-encoded path gets 400 INVALID_REQUEST', async () => {
   expectApiError(answer, 'GET', url);
 });
 
+test('an HTTP/1.1 request without a Host header gets 400 INVALID_REQUEST with the error body', async () => {
+  for (const host of ['', 'Host: \r\n']) {
+    const url = '/models/tiny/versions/1';
+    const answer = await exchange(`GET ${url} HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+    expectApiError(answer, 'GET', url);
+    expect((answer.body as { error: { message: string } }).error.message).toMatch(/Host header/);
+  }
+  // HTTP/1.0 has no Host requirement.
+  const old = await exchange('GET /healthz HTTP/1.0\r\n\r\n');
+  expect(old.status).toBe(200);
+});
+
 test('a keep-alive client gets an answer to the request after a refused one', async () => {
   // fetch keeps connections alive: a server that reset the refused request's socket would fail
   // the next request on it with ECONNRESET instead of answering.

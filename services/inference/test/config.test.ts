@@ -1,4 +1,10 @@
-import { ConfigError, DEFAULT_REGISTRY_DIR, loadConfig, SHIPPED_DEFAULT_MODEL } from '../src/config';
+import {
+  ConfigError,
+  DEFAULT_REGISTRY_DIR,
+  loadConfig,
+  parseTrustProxy,
+  SHIPPED_DEFAULT_MODEL,
+} from '../src/config';
 
 describe('loadConfig', () => {
   test('defaults serve the project registry on port 8080 with ONNX', () => {
@@ -67,5 +73,47 @@ describe('loadConfig', () => {
       minScore: 0.8,
       maxSide: 512,
     });
+  });
+
+  test('rate limiting is off unless configured, and no proxy is trusted', () => {
+    const config = loadConfig({});
+    expect(config.security.rateLimitMax).toBe(0);
+    expect(config.http.trustProxy).toBe(false);
+    expect(config.registry.fallbackModel).toBeNull();
+    expect(loadConfig({ FALLBACK_MODEL: 'resnet-small' }).registry.fallbackModel).toBe('resnet-small');
+  });
+
+  test('TRUST_PROXY takes a boolean, a hop count or proxy addresses, and nothing else', () => {
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(parseTrustProxy('false')).toBe(false);
+    expect(parseTrustProxy('2')).toBe(2);
+    expect(parseTrustProxy('10.0.0.0/8, 127.0.0.1,::1')).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    expect(parseTrustProxy('proxy.example')).toBeNull();
+    expect(() => loadConfig({ TRUST_PROXY: 'sometimes' })).toThrow(/^.*TRUST_PROXY: /m);
+  });
+
+  test('connection timeouts have bounded defaults and must fit together', () => {
+    const { http } = loadConfig({});
+    expect(http).toEqual({
+      headersTimeoutMs: 10_000,
+      uploadTimeoutMs: 60_000,
+      idleTimeoutMs: 70_000,
+      keepAliveTimeoutMs: 72_000,
+      trustProxy: false,
+    });
+    // The idle timeout follows the request deadline and the upload timeout unless set.
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '120000' }).http.idleTimeoutMs).toBe(130_000);
+    expect(loadConfig({ UPLOAD_TIMEOUT_MS: '20000' }).http.idleTimeoutMs).toBe(30_000);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '20000', IDLE_TIMEOUT_MS: '15000' })).toThrow(
+      /IDLE_TIMEOUT_MS: /,
+    );
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: '5000', UPLOAD_TIMEOUT_MS: '1000' })).toThrow(
+      /HEADERS_TIMEOUT_MS: /,
+    );
+  });
+
+  test('large decodes are bounded by their own limits', () => {
+    expect(loadConfig({}).decode).toEqual({ largePixels: 4_000_000, largeConcurrency: 1, maxQueue: 16 });
+    expect(() => loadConfig({ DECODE_LARGE_CONCURRENCY: '0' })).toThrow(/DECODE_LARGE_CONCURRENCY: /);
   });
 });

@@ -9,6 +9,7 @@ import {
   errorBody,
   InferenceFailedError,
   OverloadedError,
+  PayloadTooLargeError,
   RequestTimeoutError,
   toHttpError,
 } from '../src/errors';
@@ -30,12 +31,15 @@ describe('toHttpError', () => {
       413,
       'PAYLOAD_TOO_LARGE',
     ],
+    [new PayloadTooLargeError(1024, 'a multipart part header'), 413, 'PAYLOAD_TOO_LARGE'],
     [
-      Object.assign(new Error('reach files limit'), { code: 'FST_FILES_LIMIT', statusCode: 413 }),
-      400,
-      'INVALID_REQUEST',
+      Object.assign(new Error('Unsupported Media Type'), {
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        statusCode: 415,
+      }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
     ],
-    [new Error('Unexpected end of form'), 400, 'INVALID_REQUEST'],
   ])('%s -> %i %s', (error, status, code) => {
     const http = toHttpError(error, 'req-1');
     expect(http.statusCode).toBe(status);

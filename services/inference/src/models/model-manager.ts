@@ -9,7 +9,13 @@ import { listModels, ModelNotFoundError, type ModelMetadata, type VersionEntry }
 import type { InferenceRuntime } from '../runtime/types';
 import { NotReadyError, ServiceError } from '../errors';
 import { RegistryWatcher } from './registry-watcher';
-import { defaultModelName, pickVersion, versionsToLoad, type VersionStatus } from './select-versions';
+import {
+  pickVersion,
+  resolveDefault,
+  versionsToLoad,
+  type DefaultResolution,
+  type VersionStatus,
+} from './select-versions';
 
 /** A version that is loaded and can serve. */
 export interface LoadedVersion {
@@ -45,6 +51,17 @@ interface VersionRecord extends VersionView {
   runtime: InferenceRuntime | null;
 }
 
+/** What requests without `model` get now (GET /models, GET /readyz). */
+export interface DefaultStatus {
+  /** True until the versions found by the first scan have all loaded or failed. */
+  starting: boolean;
+  /** The model and version a request without `model` gets; null when none can serve. */
+  model: string | null;
+  version: number | null;
+  /** Set while that is not DEFAULT_MODEL: which model was configured and why it does not serve. */
+  failover: { configured: string; reason: string } | null;
+}
+
 export interface ManagerLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -56,6 +73,8 @@ export interface ModelManagerOptions {
   /** Newest N valid versions per model stay loaded; 0 = all. */
   versionsLoaded: number;
   defaultModel: string | null;
+  /** Serves requests without `model` while the default model has no ready version (null: the first ready by name). */
+  fallbackModel?: string | null;
   rescanMs: number;
   watch: boolean;
   createRuntime: () => InferenceRuntime;
@@ -98,7 +117,9 @@ export class ModelManager {
   private scanAgain = false;
   private closed = false;
   private readonly watcher: RegistryWatcher;
-  private defaultMissing = false;
+  /** The failover last logged ("" for none), so each change is logged once. */
+  private loggedFailover = '';
+  private started = false;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.watcher = new RegistryWatcher({
@@ -123,6 +144,7 @@ export class ModelManager {
   /** First scan and load, then watching. Resolves when the initial versions are loaded or failed. */
   async start(): Promise<void> {
     await this.scan();
+    this.started = true;
     this.watcher.start(this.modelNames());
   }
 
@@ -153,14 +175,26 @@ export class ModelManager {
     return [...this.records.values()].filter((r) => r.status === 'ready').length;
   }
 
-  /** The model a request without `model` gets. */
+  /**
+   * The model a request without `model` gets; while none can serve, the one it will get once it
+   * loads (the configured default when the registry has it, else the first by name).
+   */
   defaultModel(): string | null {
     const names = this.modelNames();
-    return defaultModelName(
-      names,
-      (name) => this.statuses(name).size > 0 && [...this.statuses(name).values()].includes('ready'),
-      this.options.defaultModel,
-    );
+    const configured = this.options.defaultModel;
+    return this.resolveDefault().model ?? (configured !== null && names.includes(configured) ? configured : (names[0] ?? null));
+  }
+
+  /** What requests without `model` get now, for GET /readyz and GET /models. */
+  defaultStatus(): DefaultStatus {
+    const resolution = this.resolveDefault();
+    const pick = resolution.model === null ? null : pickVersion(this.statuses(resolution.model));
+    return {
+      starting: !this.started,
+      model: resolution.model,
+      version: pick?.kind === 'ready' ? pick.version : null,
+      failover: resolution.failover,
+    };
   }
 
   /** Every model with every version, for GET /models. */
@@ -194,7 +228,7 @@ export class ModelManager {
    *         NotReadyError (503) while it is still loading or when nothing is loaded yet.
    */
   get(name?: string, version?: number): LoadedVersion {
-    const modelName = name ?? this.defaultModel();
+    const modelName = name ?? this.unnamedModel(version);
     if (modelName === null) throw new NotReadyError('No model is loaded yet');
     const pick = pickVersion(this.statuses(modelName), version);
     switch (pick.kind) {
@@ -236,6 +270,40 @@ export class ModelManager {
     await this.scanning;
     for (const record of [...this.records.values()]) await this.unload(record);
     this.records.clear();
+  }
+
+  private resolveDefault(): DefaultResolution {
+    return resolveDefault(this.modelNames(), (name) => pickVersion(this.statuses(name)), {
+      configured: this.options.defaultModel,
+      fallback: this.options.fallbackModel ?? null,
+    });
+  }
+
+  /**
+   * The model a request that names none means: the default (or its failover) for a plain request;
+   * with a pinned version, the configured default model when the registry has it (a version
+   * number belongs to one model, so it never fails over to another model's version).
+   */
+  private unnamedModel(version: number | undefined): string | null {
+    const configured = this.options.defaultModel;
+    if (version !== undefined && configured !== null && this.modelNames().includes(configured)) return configured;
+    return this.resolveDefault().model;
+  }
+
+  /** Logs each change of what requests without `model` get: a failover starting, changing or ending. */
+  private noteDefault(): void {
+    const { model, failover } = this.resolveDefault();
+    const state = failover === null ? '' : `${model}|${failover.configured}|${failover.reason}`;
+    if (state === this.loggedFailover) return;
+    if (failover !== null) {
+      this.options.logger.warn(
+        { default_model: failover.configured, serving: model, reason: failover.reason },
+        `DEFAULT_MODEL "${failover.configured}" ${failover.reason}: requests without a model are served by "${model}"`,
+      );
+    } else {
+      this.options.logger.info({ default_model: model }, 'requests without a model are served by the default model again');
+    }
+    this.loggedFailover = state;
   }
 
   private modelNames(): string[] {
@@ -306,26 +374,15 @@ export class ModelManager {
       }
     }
     this.watcher.follow(models.map((m) => m.name));
-    this.noteMissingDefault(models.map((m) => m.name));
     // Newest first: a freshly published version starts serving as the default as soon as possible.
     toLoad.sort((a, b) => b.version - a.version);
     for (const entry of toLoad) {
       if (this.closed) break;
       await this.load(entry);
+      if (this.started) this.noteDefault();
     }
-  }
-
-  /** Logs once each time the configured default model goes missing from a non-empty registry. */
-  private noteMissingDefault(names: readonly string[]): void {
-    const configured = this.options.defaultModel;
-    const missing = configured !== null && names.length > 0 && !names.includes(configured);
-    if (missing && !this.defaultMissing) {
-      this.options.logger.warn(
-        { model: configured, default_model: this.defaultModel() },
-        'the configured DEFAULT_MODEL is not in the registry; requests without a model get the first loaded model by name',
-      );
-    }
-    this.defaultMissing = missing;
+    // During start-up whatever loads first would look like a failover: judge once all are tried.
+    this.noteDefault();
   }
 
   private notLoaded(entry: Extract<VersionEntry, { status: 'ready' }>, fingerprint: string): VersionRecord {

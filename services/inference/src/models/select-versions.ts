@@ -52,21 +52,49 @@ export function pickVersion(statuses: ReadonlyMap<number, VersionStatus>, versio
     : { kind: 'unavailable', reason: 'has no version that loaded (see GET /models)' };
 }
 
+/** What a request without `model` gets, and why when it is not the configured default model. */
+export type DefaultResolution =
+  /** `model` serves requests without `model`; `failover` says why it is not DEFAULT_MODEL. */
+  | { model: string; failover: { configured: string; reason: string } | null }
+  /** No model has a ready version: requests without `model` get 503 NOT_READY. */
+  | { model: null; failover: null };
+
 /**
- * The model a request without `model` gets: the configured default when the registry has it, else
- * the first model by name that has a ready version, else the first model by name. A configured
- * name the registry lacks falls back rather than failing every request: the built-in default names
- * the model shipped in models/, which another registry need not contain.
+ * The default-model policy (README, "Default model and failover"): requests without `model` get the
+ * configured default model while it has a ready version. When it has none (not in the registry,
+ * every version failed or was removed, or it is reloading), they fail over to the fallback model
+ * when that has a ready version, else to the first model by name that has one, and the reason is
+ * reported; they never get a 404 for a model the client did not name. Without a configured default
+ * the first ready model by name serves, and that is no failover.
  *
- * @example defaultModelName(['b', 'a'], (n) => n === 'b', null) // 'b'
- * @example defaultModelName(['b', 'a'], () => true, 'z') // 'a'
+ * @example resolveDefault(['a', 'b'], (n) => (n === 'b' ? { kind: 'ready', version: 1 } : { kind: 'absent' }), { configured: 'b', fallback: null }) // { model: 'b', failover: null }
+ * @example resolveDefault(['a', 'b'], (n) => (n === 'a' ? { kind: 'ready', version: 1 } : { kind: 'loading' }), { configured: 'b', fallback: null }) // { model: 'a', failover: { configured: 'b', reason: 'is loading' } }
  */
-export function defaultModelName(
+export function resolveDefault(
   names: readonly string[],
-  hasReady: (name: string) => boolean,
-  configured: string | null,
-): string | null {
-  if (configured !== null && names.includes(configured)) return configured;
+  pick: (name: string) => Pick,
+  models: { configured: string | null; fallback: string | null },
+): DefaultResolution {
+  const ready = (name: string) => names.includes(name) && pick(name).kind === 'ready';
+  const { configured, fallback } = models;
+  if (configured !== null && ready(configured)) return { model: configured, failover: null };
   const sorted = [...names].sort();
-  return sorted.find(hasReady) ?? sorted[0] ?? null;
+  const substitute = fallback !== null && ready(fallback) ? fallback : sorted.find(ready);
+  if (substitute === undefined) return { model: null, failover: null };
+  if (configured === null) return { model: substitute, failover: null };
+  return { model: substitute, failover: { configured, reason: whyNotServing(names.includes(configured) ? pick(configured) : { kind: 'absent' }) } };
+}
+
+/** Why a model cannot serve a request without `version`, from its pick. */
+function whyNotServing(pick: Pick): string {
+  switch (pick.kind) {
+    case 'ready':
+      return 'is serving';
+    case 'loading':
+      return 'is loading';
+    case 'unavailable':
+      return pick.reason;
+    case 'absent':
+      return 'is not in the registry';
+  }
 }

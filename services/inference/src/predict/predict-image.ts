@@ -22,6 +22,7 @@ import type { FaceDetector } from '../faces/face-detector';
 import { reportedBox, selectFaces, type FaceBox, type FacesMode } from '../faces/face-boxes';
 import type { LoadedVersion } from '../models/model-manager';
 import type { ServiceMetrics } from '../metrics';
+import type { DecodeGate } from './decode-gate';
 import { faceInputs, type FaceInputs } from './face-crops';
 import { sniffMediaType, SUPPORTED_MEDIA_TYPES } from './media-type';
 
@@ -63,6 +64,8 @@ export interface PredictResult {
 export interface PredictDeps {
   detector: FaceDetector;
   batcher: Batcher;
+  /** Slots for decoding large images (decode-gate.ts). */
+  decodeGate: DecodeGate;
   /** Counts the images reaching each costly stage (limits must stop bad input before them). */
   metrics: Pick<ServiceMetrics, 'predictStages'>;
 }
@@ -174,21 +177,33 @@ export async function predictImage(
   signal: AbortSignal,
 ): Promise<PredictResult> {
   const stage = (name: Stage) => deps.metrics.predictStages.inc({ stage: name });
+  // Every stage checks the request's signal first: a request that timed out or whose client left
+  // starts no more work.
+  signal.throwIfAborted();
 
   stage('probe');
   const info = await probe(bytes, options.maxPixels);
   signal.throwIfAborted();
 
+  // Both stages that decode pixels (the detector's reduced copy, the crops' region) hold a decode
+  // slot when the image is large (decode-gate.ts). Waiting for it is abortable; each stage awaits its
+  // own sharp work, so the slot is released only once no decode of this image is running.
+  const permit = await deps.decodeGate.acquire(info.width * info.height, signal);
   let faces: FaceBox[] | null = null;
   let detectMs = 0;
-  if (options.crop !== 'none') {
-    stage('detect');
-    ({ faces, ms: detectMs } = await locateFaces(deps, bytes, info, options, signal));
-    signal.throwIfAborted();
+  let prepared: FaceInputs;
+  try {
+    if (options.crop !== 'none') {
+      stage('detect');
+      ({ faces, ms: detectMs } = await locateFaces(deps, bytes, info, options, signal));
+      signal.throwIfAborted();
+    }
+    stage('decode');
+    prepared = await prepareInputs(deps, version, bytes, info, faces, options);
+  } finally {
+    permit.release();
   }
-
-  stage('decode');
-  const { inputs, decodeMs, preprocessMs } = await prepareInputs(deps, version, bytes, info, faces, options);
+  const { inputs, decodeMs, preprocessMs } = prepared;
   signal.throwIfAborted();
 
   let result = { outputs: [] as Float32Array[], waitMs: 0, computeMs: 0 };

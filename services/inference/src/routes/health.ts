@@ -1,6 +1,9 @@
 /**
- * GET /healthz (the process is alive) and GET /readyz (it can serve: a model is loaded, the face
- * detector is up, and it is not draining). Both are public: probes carry no API key.
+ * GET /healthz (the process is alive) and GET /readyz (it can serve a plain request: the versions
+ * found at start-up have all loaded or failed, the model that requests without `model` get is
+ * loaded, the face detector is up, and it is not draining). Both are public: probes carry no API
+ * key. A load balancer or healthcheck sends traffic only to a replica that answers 200 here, so
+ * 200 must never precede a 503 to a plain request.
  */
 import type { FastifyInstance } from 'fastify';
 import { NotReadyError } from '../errors';
@@ -10,9 +13,20 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
 
   app.get('/readyz', { config: { public: true, rateLimit: false } }, async () => {
     if (app.lifecycle.draining) throw new NotReadyError('The service is shutting down');
-    const modelsReady = app.models.readyCount;
-    if (modelsReady === 0) throw new NotReadyError('No model version is loaded yet');
+    const serving = app.models.defaultStatus();
+    if (serving.starting) throw new NotReadyError('The model versions found at start-up are still loading');
+    if (serving.model === null || serving.version === null)
+      throw new NotReadyError('No model version is loaded: requests without a model cannot be served');
     if (app.detector.state !== 'ready') throw new NotReadyError(`The face detector is ${app.detector.state}`);
-    return { status: 'ready', models_ready: modelsReady, detector: app.detector.state };
+    return {
+      status: 'ready',
+      models_ready: app.models.readyCount,
+      detector: app.detector.state,
+      default_model: { name: serving.model, version: serving.version },
+      failover:
+        serving.failover === null
+          ? null
+          : { configured_model: serving.failover.configured, reason: serving.failover.reason },
+    };
   });
 }

@@ -33,8 +33,10 @@ function summary(view: VersionView, defaultVersion: number | null) {
 export default async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.get('/models', async () => {
     const models = app.models.list();
+    const { failover } = app.models.defaultStatus();
     return {
       default_model: app.models.defaultModel(),
+      failover: failover === null ? null : { configured_model: failover.configured, reason: failover.reason },
       models: models.map((model) => ({
         name: model.name,
         default_version: model.defaultVersion,

@@ -2,11 +2,13 @@
  * GET /models/{name}/versions/{version}/report/{file}: a published version's report files (charts,
  * report.md, metrics.json, epochs.jsonl), read-only, for the model cards of the demo page. A file
  * is served only when its name is on the allow-list (report-files.ts), the version is one the
- * registry lists, the file is among the artifacts its metadata.json recorded at publishing, and
- * it is still a regular file of the recorded size: nothing else under the registry is reachable.
+ * registry lists, the file is among the artifacts its metadata.json recorded at publishing, it is
+ * still a regular file of the recorded size, and its real path (every symbolic link on the way
+ * resolved, the report folder's included) lies inside the version's folder: nothing else under the
+ * registry, or outside it, is reachable.
  */
 import { createReadStream } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { isValidModelName, ModelNotFoundError, REPORT_DIR, versionDir } from '@fer/shared';
@@ -29,6 +31,16 @@ class ReportFileNotFoundError extends ServiceError {
 /** The ETag of a file whose checksum the registry recorded: it changes exactly when the bytes do. */
 function etagOf(sha256: string): string {
   return `"sha256-${sha256}"`;
+}
+
+/**
+ * The real path of `file` when it lies inside the real path of `versionFolder`, else null (also
+ * when either cannot be resolved).
+ */
+async function servedPath(versionFolder: string, file: string): Promise<string | null> {
+  const [root, real] = await Promise.all([realpath(versionFolder), realpath(file)]).catch(() => [null, null]);
+  if (root === null || real === null) return null;
+  return real.startsWith(root + path.sep) ? real : null;
 }
 
 function matchesEtag(header: string | undefined, etag: string): boolean {
@@ -61,11 +73,18 @@ export default async function reportRoutes(
       const artifact = view.metadata?.artifacts.find((a) => a.path === `${REPORT_DIR}/${file}`);
       if (!artifact) throw new ReportFileNotFoundError(name, version, file);
 
-      const full = path.join(versionDir(config.registry.dir, name, version), REPORT_DIR, file);
+      const dir = versionDir(config.registry.dir, name, version);
+      const full = path.join(dir, REPORT_DIR, file);
       // lstat, not stat: a symbolic link put in place of a published file is not followed.
       const stats = await lstat(full).catch(() => null);
       if (!stats?.isFile() || stats.size !== artifact.bytes) {
         request.log.warn({ model: name, version, file }, 'report file missing or changed since publishing');
+        throw new ReportFileNotFoundError(name, version, file);
+      }
+      // A folder on the way (report/ itself) may be a symbolic link to elsewhere: judge the real path.
+      const real = await servedPath(dir, full);
+      if (real === null) {
+        request.log.warn({ model: name, version, file }, 'report file resolves outside its version folder');
         throw new ReportFileNotFoundError(name, version, file);
       }
 
@@ -73,7 +92,7 @@ export default async function reportRoutes(
       reply.headers({ ...REPORT_SECURITY_HEADERS, etag, 'cache-control': 'no-cache' });
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
       reply.type(contentType).header('content-length', stats.size);
-      return reply.send(createReadStream(full));
+      return reply.send(createReadStream(real));
     },
   );
 }

@@ -31,9 +31,10 @@ export interface FramingSpec {
   truncateAt: number | null;
 }
 
-/** Limits of the service's multipart plugin (plugins/external/multipart.ts). */
+/** Limits of the service's multipart reader (src/predict/read-multipart.ts). */
 const MAX_FIELDS = 10;
 const MAX_PARTS = MAX_FIELDS + 1;
+const MAX_FIELD_BYTES = 1024;
 
 /** Characters RFC 2046 allows in a boundary (without the space, which may not end one). */
 const BOUNDARY_CHARS = [..."0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?"];
@@ -185,26 +186,36 @@ export function serialize(spec: FramingSpec, image: Buffer): Buffer {
 }
 
 const isFile = (part: PartSpec) => part.filename !== null || part.contentType === 'application/octet-stream';
-/** @fastify/multipart refuses every name found on Object.prototype (pollution guard). */
+/** The service refuses every name found on Object.prototype (as @fastify/multipart did). */
 const pollutes = (name: string) => name in Object.prototype;
 
 /**
  * The statuses the API may answer for a framing. Exact for well-formed bodies (200 only for
- * exactly one file, in "image", holding the image); broken framings must be 400.
+ * exactly one file, in "image", holding the image); broken framings must be 400, or 413 when the
+ * broken framing makes a part of it longer than its limit (a header block that never ends, a
+ * boundary that never comes). A field (non-file part) longer than its limit is refused with 413
+ * while the body streams in, before or after another refusal the parser makes.
  */
-export function expectedStatuses(spec: FramingSpec): number[] {
+export function expectedStatuses(spec: FramingSpec, image: Buffer): number[] {
   // Header forms whose reading is up to the parser: any clean answer will do.
   const needsQuotes = /[()<>@,;:\\"/[\]?=]/.test(spec.boundary);
   if (spec.mediaTypeCase !== 'lower' || (spec.headerBoundary === 'same' && needsQuotes)) {
-    return [200, 400, 415, 422];
+    return [200, 400, 413, 415, 422];
   }
   const framed = spec.lineEnding === 'crlf' && spec.truncateAt === null;
   const delimited = spec.headerBoundary === 'same' || spec.headerBoundary === 'quoted';
-  if (!delimited) return [400];
-  if (!framed || spec.closing === 'missing' || spec.closing === 'garbled') {
+  if (spec.headerBoundary === 'missing') return [400];
+  if (!delimited || !framed || spec.closing === 'missing' || spec.closing === 'garbled') {
     // The parser may hit the break before or after the one good file: a clean refusal either way.
-    return [400];
+    return [400, 413];
   }
+  const base = wellFramedStatuses(spec);
+  const longField = spec.parts.some((p) => !isFile(p) && bodyBytes(p, image).length > MAX_FIELD_BYTES);
+  if (!longField) return base;
+  return base.includes(400) ? [400, 413] : [413];
+}
+
+function wellFramedStatuses(spec: FramingSpec): number[] {
   // Parser refusals come before anything is decoded.
   if (spec.parts.some((p) => pollutes(p.name))) return [400];
   if (spec.parts.length > MAX_PARTS || spec.parts.filter((p) => !isFile(p)).length > MAX_FIELDS) return [400];

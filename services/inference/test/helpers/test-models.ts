@@ -62,21 +62,28 @@ export async function freshRegistry(): Promise<string> {
   return dir;
 }
 
-/** Publishes the seed-2 model as the next version of `tiny` in `registry` (atomic, as training does). */
-export async function publishNextVersion(registry: string): Promise<number> {
+/**
+ * Publishes the seed-2 model as the next version of `tiny` in `registry` (atomic, as training does),
+ * or as the next version of another model `name`.
+ */
+export async function publishNextVersion(registry: string, name = TEST_MODEL): Promise<number> {
   const { nextVersion } = await testModels();
-  return publishVersionFolder(registry, path.join(nextVersion, TEST_MODEL, '1'));
+  return publishVersionFolder(registry, path.join(nextVersion, TEST_MODEL, '1'), name);
 }
 
 /**
  * Publishes the files of a version folder, with its metadata.json less what publishing assigns, as
- * the next version of `tiny` in `registry`; returns the new version number.
+ * the next version of `name` (default `tiny`) in `registry`; returns the new version number.
  */
-export async function publishVersionFolder(registry: string, folder: string): Promise<number> {
+export async function publishVersionFolder(
+  registry: string,
+  folder: string,
+  name = TEST_MODEL,
+): Promise<number> {
   const metadata = JSON.parse(await readFile(path.join(folder, METADATA_FILE), 'utf8')) as ModelMetadata;
   const published = await publish({
     root: registry,
-    name: TEST_MODEL,
+    name,
     sourceDir: folder,
     metadata: draftOf(metadata),
   });

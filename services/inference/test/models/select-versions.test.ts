@@ -1,4 +1,10 @@
-import { defaultModelName, pickVersion, versionsToLoad, type VersionStatus } from '../../src/models/select-versions';
+import {
+  pickVersion,
+  resolveDefault,
+  versionsToLoad,
+  type Pick,
+  type VersionStatus,
+} from '../../src/models/select-versions';
 
 const statuses = (entries: [number, VersionStatus][]) => new Map(entries);
 
@@ -32,13 +38,59 @@ describe('pickVersion', () => {
   });
 });
 
-describe('defaultModelName', () => {
-  test('configured when the registry has it, else the first ready model by name, else the first by name', () => {
-    expect(defaultModelName(['b', 'a', 'z'], () => false, 'z')).toBe('z');
-    expect(defaultModelName(['b', 'a'], () => true, 'z')).toBe('a');
-    expect(defaultModelName(['b', 'a'], (n) => n === 'b', 'z')).toBe('b');
-    expect(defaultModelName(['c', 'b', 'a'], (n) => n !== 'a', null)).toBe('b');
-    expect(defaultModelName(['b', 'a'], () => false, null)).toBe('a');
-    expect(defaultModelName([], () => false, null)).toBeNull();
+describe('resolveDefault', () => {
+  const ready: Pick = { kind: 'ready', version: 1 };
+  /** Picks from a table of each model's pick; models not in it are absent. */
+  const picks =
+    (table: Record<string, Pick>) =>
+    (name: string): Pick =>
+      table[name] ?? { kind: 'absent' };
+
+  test('the configured default serves while it has a ready version', () => {
+    expect(resolveDefault(['a', 'z'], picks({ a: ready, z: ready }), { configured: 'z', fallback: 'a' })).toEqual({
+      model: 'z',
+      failover: null,
+    });
+  });
+
+  test('without a ready version it fails over to the fallback model, saying why', () => {
+    const failed: Pick = { kind: 'unavailable', reason: 'has no version that loaded (see GET /models)' };
+    expect(
+      resolveDefault(['a', 'b', 'z'], picks({ a: ready, b: ready, z: failed }), { configured: 'z', fallback: 'b' }),
+    ).toEqual({ model: 'b', failover: { configured: 'z', reason: failed.reason } });
+    expect(
+      resolveDefault(['a', 'z'], picks({ a: ready, z: { kind: 'loading' } }), { configured: 'z', fallback: null }),
+    ).toEqual({ model: 'a', failover: { configured: 'z', reason: 'is loading' } });
+  });
+
+  test('a fallback that cannot serve either gives way to the first ready model by name', () => {
+    expect(
+      resolveDefault(['c', 'b', 'z'], picks({ b: ready, c: ready, z: { kind: 'loading' } }), {
+        configured: 'z',
+        fallback: 'y',
+      }),
+    ).toEqual({ model: 'b', failover: { configured: 'z', reason: 'is loading' } });
+  });
+
+  test('a configured default the registry lacks is reported as such', () => {
+    expect(resolveDefault(['b', 'a'], picks({ a: ready, b: ready }), { configured: 'z', fallback: null })).toEqual({
+      model: 'a',
+      failover: { configured: 'z', reason: 'is not in the registry' },
+    });
+  });
+
+  test('without a configured default the first ready model by name serves, and that is no failover', () => {
+    expect(resolveDefault(['c', 'b', 'a'], picks({ b: ready, c: ready }), { configured: null, fallback: null })).toEqual({
+      model: 'b',
+      failover: null,
+    });
+  });
+
+  test('nothing ready: no model, never a 404 for an unnamed one', () => {
+    expect(resolveDefault(['a', 'z'], picks({ a: { kind: 'loading' } }), { configured: 'z', fallback: 'a' })).toEqual({
+      model: null,
+      failover: null,
+    });
+    expect(resolveDefault([], picks({}), { configured: null, fallback: null })).toEqual({ model: null, failover: null });
   });
 });

@@ -2,6 +2,7 @@
  * The operational surface over real HTTP: health and readiness, Prometheus metrics, the rendered
  * OpenAPI document, API keys, rate limiting, CORS and security headers.
  */
+import { SHIPPED_DEFAULT_MODEL } from '../../src/config';
 import { faceCrop } from '../helpers/images';
 import { metricValue } from '../../scripts/bench/prometheus-text';
 import { READY_TIMEOUT_MS, startService, type TestService } from '../helpers/service';
@@ -23,7 +24,15 @@ describe('health, readiness, metrics and docs', () => {
     expect((await service.request('GET', '/healthz')).body).toEqual({ status: 'ok' });
     const ready = await service.request('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready', models_ready: 1, detector: 'ready' });
+    // The test registry lacks the shipped default model: requests without a model fail over to
+    // the one it has, and readiness says so.
+    expect(ready.body).toEqual({
+      status: 'ready',
+      models_ready: 1,
+      detector: 'ready',
+      default_model: { name: TEST_MODEL, version: 1 },
+      failover: { configured_model: SHIPPED_DEFAULT_MODEL, reason: 'is not in the registry' },
+    });
   });
 
   test('GET /metrics counts requests by route, status and model, and the batching pipeline', async () => {

@@ -21,6 +21,9 @@ const API_KEY = 'sk-live-4f9c2e7a1b8d3f6e0a5c';
 const LIMITED_KEY = 'sk-live-limited-77e1c0d2b9a4';
 /** A key-shaped secret a client sent by mistake: it must not be logged either. */
 const WRONG_KEY = 'sk-live-wrong-0c3b5a7d9e1f';
+/** A real key sent in the URL (as other APIs accept) instead of the header: logged redacted. */
+const KEY_IN_URL = API_KEY;
+const OTHER_KEY_IN_URL = 'sk-live-inurl-93be41c07d2a';
 const RATE_LIMIT = 40;
 const BODY_LIMIT_BYTES = 64 * 1024;
 /** What no error body may contain: stack frames, file-system paths, source locations, internals. */
@@ -178,13 +181,33 @@ test(
   TEST_TIMEOUT_MS,
 );
 
+test(
+  'a key sent in the query string is refused and logged redacted',
+  async () => {
+    const inUrl = await service.request('GET', `/models?api_key=${KEY_IN_URL}`);
+    expectCleanError(inUrl, 401, 'UNAUTHORIZED');
+    const predictInUrl = await service.request('POST', `/predict?crop=none&x-api-key=${OTHER_KEY_IN_URL}`, {
+      headers: withKey(API_KEY, { 'content-type': 'image/png' }),
+      body: image,
+    });
+    expectCleanError(predictInUrl, 400, 'INVALID_REQUEST');
+    const logged = logs
+      .withMessage('incoming request')
+      .map((line) => (line.req as { url: string }).url)
+      .filter((url) => url.includes('api_key') || url.includes('x-api-key'));
+    expect(logged).toEqual(['/models?api_key=[REDACTED]', '/predict?crop=none&x-api-key=[REDACTED]']);
+  },
+  TEST_TIMEOUT_MS,
+);
+
 test('no API key, valid or not, ever reaches the log', () => {
   const text = logs.lines().join('\n');
   // The capture really saw the traffic: one "incoming request" line per request at least.
   expect(logs.withMessage('incoming request').length).toBeGreaterThan(RATE_LIMIT);
-  for (const secret of [API_KEY, LIMITED_KEY, WRONG_KEY]) expect(text).not.toContain(secret);
+  const secrets = [API_KEY, LIMITED_KEY, WRONG_KEY, OTHER_KEY_IN_URL];
+  for (const secret of secrets) expect(text).not.toContain(secret);
   // Not even a fragment long enough to narrow a guess.
-  for (const secret of [API_KEY, LIMITED_KEY, WRONG_KEY]) expect(text).not.toContain(secret.slice(-12));
+  for (const secret of secrets) expect(text).not.toContain(secret.slice(-12));
 });
 
 describe('503 and 504', () => {

@@ -2,11 +2,11 @@
  * GET /models/{name}/versions/{version}/report/{file} over real HTTP: the published report files
  * with their types, inert-content headers and checksum ETags; and nothing else: names off the
  * allow-list, parent folders however spelled, files not recorded at publishing, files replaced by
- * a link or changed since, unknown models and versions. With API keys configured the files need
+ * a link or changed since, a report folder linked to elsewhere, unknown models and versions. With API keys configured the files need
  * one, the demo page does not.
  */
 import { request as httpRequest } from 'node:http';
-import { appendFile, readFile, symlink, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { READY_TIMEOUT_MS, startService, type TestService } from '../helpers/service';
@@ -44,6 +44,8 @@ describe('report files', () => {
   let version: number;
   /** A second published copy whose files the tests tamper with. */
   let tampered: number;
+  /** A third copy whose report/ folder a test replaces by a symbolic link. */
+  let relinked: number;
   let files: Record<string, Buffer>;
   const reportPath = (file: string, v = version) => `/models/${TEST_MODEL}/versions/${v}/report/${file}`;
 
@@ -51,6 +53,7 @@ describe('report files', () => {
     registry = await freshRegistry();
     version = await publishWithReport(registry);
     tampered = await publishWithReport(registry);
+    relinked = await publishWithReport(registry);
     files = await reportFiles();
     // No watching and no rescans: the tampering below must meet the route's own checks, not a reload.
     service = await startService({
@@ -152,6 +155,27 @@ describe('report files', () => {
     expect((await service.request('GET', reportPath('metrics.json', tampered))).status).toBe(200);
   });
 
+  test('a report folder replaced by a symbolic link to a folder elsewhere is not followed', async () => {
+    // The same files (same sizes and names) outside the registry, reached through report/ -> there.
+    const report = path.join(registry, TEST_MODEL, String(relinked), 'report');
+    const elsewhere = `${registry}-elsewhere`;
+    await rename(report, elsewhere);
+    try {
+      await symlink(elsewhere, report);
+      for (const file of Object.keys(files)) {
+        const response = await service.request('GET', reportPath(file, relinked));
+        expect([file, response.status, response.body.error?.code]).toEqual([file, 404, 'NOT_FOUND']);
+      }
+      // A link inside the version folder stays served: only the real path's place matters.
+      await unlink(report);
+      await rename(elsewhere, path.join(registry, TEST_MODEL, String(relinked), 'report-files'));
+      await symlink('report-files', report);
+      expect((await service.request('GET', reportPath('report.md', relinked))).status).toBe(200);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   test('a version without a report, an unknown version or model, and a malformed version', async () => {
     const none = await service.request('GET', `/models/${TEST_MODEL}/versions/1/report/curves.svg`);
     expect(none.status).toBe(404);
@@ -190,5 +214,12 @@ describe('with API keys configured', () => {
     expect((await service.request('GET', '/')).status).toBe(200);
     expect((await service.request('GET', '/assets/main.js')).status).toBe(200);
     expect((await service.request('GET', '/models')).status).toBe(401);
+  });
+
+  test('a missing asset, or any URL no route answers, is a 404 with or without a key', async () => {
+    for (const url of ['/assets/missing.js', '/no/such/route']) {
+      const response = await service.request('GET', url);
+      expect([url, response.status, response.body.error.code]).toEqual([url, 404, 'NOT_FOUND']);
+    }
   });
 });

@@ -27,6 +27,9 @@ export default fp<AuthOptions>(
     // 401 before the request is counted, letting a client guess keys without limit. Here the
     // rate limiter has counted it (against the address) and the body is still unread.
     app.addHook('preParsing', async (request) => {
+      // A URL no route answers gets its 404 with or without a key: there is nothing behind it to
+      // protect, and a page asking for a missing asset must not be told to log in.
+      if (request.is404) return;
       const url = request.routeOptions.url ?? '';
       if (request.routeOptions.config?.public || url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`))
         return;

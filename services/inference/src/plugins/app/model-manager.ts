@@ -26,6 +26,7 @@ export default fp<ModelManagerPluginOptions>(
       root: registry.dir,
       versionsLoaded: registry.versionsLoaded,
       defaultModel: registry.defaultModel,
+      fallbackModel: registry.fallbackModel,
       rescanMs: registry.rescanMs,
       watch: registry.watch,
       createRuntime: () =>
