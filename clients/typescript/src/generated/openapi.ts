@@ -114,7 +114,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness; a model version is loaded, the face detector runs, and the service is not draining */
+        /**
+         * Readiness; a request without `model` would be served now
+         * @description 200 only when every model version found at start-up has loaded or failed, the model that
+         *     requests without `model` get has a loaded version, the face detector runs, and the service
+         *     is not draining; otherwise 503 `NOT_READY` saying which of these is missing. A replica that
+         *     answers 200 here never answers 503 `NOT_READY` to a plain `POST /predict`.
+         *
+         *     `failover` is set while requests without `model` are not served by the configured
+         *     `DEFAULT_MODEL` (not in the registry, every version failed or was removed, or reloading):
+         *     they are served by `default_model` instead (the `FALLBACK_MODEL`, or the first loaded model
+         *     by name), and the replica stays ready.
+         */
         get: operations["ready"];
         put?: never;
         post?: never;
@@ -253,7 +264,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "INVALID_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "MODEL_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNDECODABLE_IMAGE" | "IMAGE_TOO_LARGE" | "RATE_LIMITED" | "INFERENCE_FAILED" | "INTERNAL_ERROR" | "OVERLOADED" | "NOT_READY" | "TIMEOUT";
+                code: "INVALID_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "MODEL_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNDECODABLE_IMAGE" | "IMAGE_TOO_LARGE" | "RATE_LIMITED" | "INFERENCE_FAILED" | "INTERNAL_ERROR" | "OVERLOADED" | "NOT_READY" | "TIMEOUT" | "REQUEST_TIMEOUT";
                 message: string;
             };
         };
@@ -378,9 +389,20 @@ export interface components {
             metrics: components["schemas"]["TestMetrics"] | null;
         };
         VersionSummary: components["schemas"]["VersionFields"];
+        /**
+         * @description Null while requests without `model` are served by the configured DEFAULT_MODEL. Otherwise
+         *     which model was configured and why it does not serve (for example "is not in the registry",
+         *     "is loading", "has no version that loaded (see GET /models)"); `default_model` is then the
+         *     model that serves them instead.
+         */
+        Failover: null | {
+            configured_model: string;
+            reason: string;
+        };
         ModelList: {
-            /** @description The model requests without `model` get. */
+            /** @description The model requests without `model` get (during a failover, the model serving in place of DEFAULT_MODEL). */
             default_model: string | null;
+            failover: components["schemas"]["Failover"];
             models: {
                 name: string;
                 default_version: number | null;
@@ -493,7 +515,23 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `PAYLOAD_TOO_LARGE`: the upload is larger than the body limit (MAX_BODY_BYTES, 10 MB by default). */
+        /** @description `REQUEST_TIMEOUT`: the request did not arrive in time (headers within HEADERS_TIMEOUT_MS, the whole request within UPLOAD_TIMEOUT_MS); the connection is closed. */
+        RequestTimeout: {
+            headers: {
+                "x-request-id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `PAYLOAD_TOO_LARGE`: the body is larger than the body limit (MAX_BODY_BYTES, 10 MB by
+         *     default), refused as soon as that is known: from the declared Content-Length before any of
+         *     it is read, else when the limit is passed. A multipart body's framing has its own limits: at
+         *     most 1 KB before the first boundary, 8 KB per part header, 1 KB per field value, 1 KB after
+         *     the closing boundary.
+         */
         PayloadTooLarge: {
             headers: {
                 "x-request-id": components["headers"]["RequestId"];
@@ -544,7 +582,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `OVERLOADED` (the batching queue is full) or `NOT_READY` (nothing loaded yet, the version is loading, or the service is shutting down). */
+        /** @description `OVERLOADED` (the batching queue, the face detector queue or the queue of large images waiting to be decoded is full) or `NOT_READY` (nothing loaded yet, the version is loading, or the service is shutting down). */
         Unavailable: {
             headers: {
                 "x-request-id": components["headers"]["RequestId"];
@@ -623,6 +661,7 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["ModelNotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableImage"];
@@ -773,6 +812,12 @@ export interface operations {
                         models_ready: number;
                         /** @constant */
                         detector: "ready";
+                        /** @description The model and version a request without `model` gets now. */
+                        default_model: {
+                            name: string;
+                            version: number;
+                        };
+                        failover: components["schemas"]["Failover"];
                     };
                 };
             };
