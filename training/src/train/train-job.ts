@@ -1,7 +1,8 @@
 /**
  * One backbone, end to end (DESIGN §2): dataset -> counts -> stratified train/validation split ->
- * cached pixels -> epochs (train-loop.ts) -> best weights -> the test split, once -> report ->
- * tfjs/ + model.onnx -> atomic publish of a new version with complete metadata.
+ * cached pixels -> epochs (train-loop.ts) -> best weights -> a temperature fitted on the validation
+ * split and baked into the graph (calibration/) -> the test split, once -> report -> tfjs/ +
+ * model.onnx -> atomic publish of a new version with complete metadata.
  *
  * A run lives in its own folder (checkpoints, epoch log, staging); `resume` continues it,
  * including a run that finished training but was interrupted before it published.
@@ -43,13 +44,15 @@ import {
 import { cachePixels, type PixelSet } from '../data/pixel-cache';
 import { Rng } from '../data/rng';
 import { stratifiedSample, validationSplit } from '../data/stratified-split';
+import { fitCalibration, predictCalibrated, type FittedCalibration } from '../calibration/fit-calibration';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
 import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
-import { argmaxRows, classificationMetrics } from '../metrics/classification';
 import { formatMetrics } from '../metrics/format-metrics';
+import { probabilityMetrics } from '../metrics/probability-metrics';
 import { confusionSpec } from '../report/confusion-chart';
 import { curvesSpec } from '../report/curves-chart';
+import { calibrationSeries, reliabilitySpec } from '../report/reliability-chart';
 import { writeChart } from '../report/render-chart';
 import { renderReport, type RunFacts } from '../report/report-markdown';
 import { DEFAULT_ADAMW } from './adamw';
@@ -63,7 +66,6 @@ import {
 } from './train-loop';
 import type { Logger } from './logger';
 import { oneCycleConfig } from './one-cycle';
-import { predictSet } from './predict';
 import type { ProgressFactory } from './progress';
 import type { TrainOptions } from './train-options';
 
@@ -222,6 +224,7 @@ export async function trainOne(
     numClasses: NUM_CLASSES,
     seed: options.seed,
   });
+  let calibration: FittedCalibration | null = null;
   try {
     if (options.pretrained) {
       const report = await importWeightsFile(model, options.pretrained, { headLayer: headLayerName(config) });
@@ -248,6 +251,22 @@ export async function trainOne(
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     await loadBestWeights(model, runDir);
+    const splitSeed = options.splitSeed ?? options.seed;
+    if (options.calibrate) {
+      const images = {
+        split: 'validation',
+        seed: splitSeed,
+        fraction: options.valFraction,
+        set: validationCache.set,
+      } as const;
+      calibration = await fitCalibration(model, images, spec, options.evalBatchSize);
+      log.info(
+        { temperature: calibration.info.temperature, validation: calibration.info.validation },
+        'temperature fitted on the validation split',
+      );
+    }
+    // What is published: the trained network, with the temperature layer when there is one.
+    const served = calibration?.model ?? model;
 
     // The held-out test split: decoded and used here, once.
     let testSamples = requireSplit(dataset, dataset.testSplit);
@@ -260,13 +279,14 @@ export async function trainOne(
     }
     const testCache = await cacheSplit(dataset.testSplit, testSamples, spec, options, log);
     used.test = countByClass(testSamples);
-    const probabilities = await predictSet(model, testCache.set, spec, options.evalBatchSize);
-    const metrics = classificationMetrics(
-      testCache.set.labels,
-      argmaxRows(probabilities, NUM_CLASSES),
-      CLASSES,
-      dataset.testSplit,
+    const { probabilities, uncalibrated } = await predictCalibrated(
+      model,
+      calibration,
+      testCache.set,
+      spec,
+      options.evalBatchSize,
     );
+    const metrics = probabilityMetrics(probabilities, testCache.set.labels, CLASSES, dataset.testSplit);
     log.info(
       { accuracy: metrics.accuracy, macro_f1: metrics.macro_f1, samples: metrics.samples },
       'test metrics',
@@ -277,9 +297,9 @@ export async function trainOne(
     await rm(staging, { recursive: true, force: true });
     const reportDir = path.join(staging, REPORT_DIR);
     await mkdir(reportDir, { recursive: true });
-    await saveLayersModel(model, path.join(staging, TFJS_DIR));
+    await saveLayersModel(served, path.join(staging, TFJS_DIR));
     const onnxFile = path.join(staging, ONNX_FILE);
-    const onnx = await writeOnnxModel(model, onnxFile);
+    const onnx = await writeOnnxModel(served, onnxFile);
     const classifier = await OnnxClassifier.load(onnxFile, spec.input_size, NUM_CLASSES);
     let latency: number;
     try {
@@ -309,6 +329,14 @@ export async function trainOne(
       reportDir,
       'confusion',
     );
+    const [reliabilitySvg] = await writeChart(
+      reliabilitySpec(
+        calibrationSeries(testCache.set.labels, probabilities, uncalibrated, NUM_CLASSES),
+        `${label} on ${dataset.testSplit}`,
+      ),
+      reportDir,
+      'reliability',
+    );
     const trainImagesPerS = totalImagesPerSecond(state, trainCache.set.count);
     const createdAt = new Date().toISOString();
     const schedule = oneCycleConfig(
@@ -334,7 +362,7 @@ export async function trainOne(
       freeze_epochs: loop.freezeEpochs,
       augmentation: loop.augment,
       validation_fraction: options.valFraction,
-      validation_split_seed: options.splitSeed ?? options.seed,
+      validation_split_seed: splitSeed,
       max_train_images: options.maxTrainImages,
       max_test_images: options.maxTestImages,
       early_stopping_patience: loop.patience,
@@ -391,6 +419,17 @@ export async function trainOne(
       test: metrics,
       onnx: { bytes: modelBytes, opset: onnx.export.onnx_opset, latencyMsPerImage: latency },
       charts: { curves: curvesSvg, confusion: confusionSvg },
+      calibration: {
+        info: calibration?.info ?? null,
+        validation: calibration?.validation ?? null,
+        test: {
+          before: uncalibrated
+            ? probabilityMetrics(uncalibrated, testCache.set.labels, CLASSES, dataset.testSplit).calibration!
+            : null,
+          after: metrics.calibration!,
+        },
+        chart: reliabilitySvg,
+      },
     };
     await writeFile(path.join(reportDir, 'report.md'), renderReport(facts));
     await writeFile(path.join(reportDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
@@ -419,6 +458,7 @@ export async function trainOne(
       },
       export: onnx.export,
       code_revision: ctx.codeRevision,
+      ...(calibration ? { calibration: calibration.info } : {}),
     };
     const version = await publish({ root: options.registry, name, sourceDir: staging, metadata });
     const result: TrainResult = {
@@ -449,6 +489,7 @@ export async function trainOne(
     );
     return result;
   } finally {
+    calibration?.model.dispose();
     model.dispose();
   }
 }

@@ -40,6 +40,8 @@ export interface TrainOptions {
   labelSmoothing: number;
   classBalance: ClassBalanceMode;
   augment: boolean;
+  /** Fit a temperature on the validation split and bake it into the published graph. */
+  calibrate: boolean;
   onBadImage: BadImagePolicy;
   /** Stratified subset of the training split (smoke runs). */
   maxTrainImages: number | null;
@@ -95,6 +97,7 @@ export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...
   --label-smoothing X   (${TRAIN_DEFAULTS.labelSmoothing})
   --class-balance M     ${CLASS_BALANCE_MODES.join(' | ')} (${TRAIN_DEFAULTS.classBalance})
   --no-augment          train without augmentation
+  --no-calibrate        publish without the temperature fitted on the validation split
   --on-bad-image M      skip | fail (${TRAIN_DEFAULTS.onBadImage})
   --max-train-images N  stratified subset of the training split, for quick runs
   --max-test-images N   stratified subset of the test split, for quick runs
@@ -158,6 +161,7 @@ export function parseTrainArgs(
       'label-smoothing': { type: 'string' },
       'class-balance': { type: 'string' },
       'no-augment': { type: 'boolean', default: false },
+      'no-calibrate': { type: 'boolean', default: false },
       'on-bad-image': { type: 'string' },
       'max-train-images': { type: 'string' },
       'max-test-images': { type: 'string' },
@@ -279,6 +283,7 @@ export function parseTrainArgs(
     ),
     classBalance,
     augment: !values['no-augment'],
+    calibrate: !values['no-calibrate'],
     onBadImage,
     maxTrainImages:
       maxTrain === undefined
