@@ -36,6 +36,7 @@ async function main(): Promise<number> {
       `\n${result.timings.images_per_s.toFixed(1)} images/s in onnxruntime; preprocessing ${result.timings.preprocess_s.toFixed(1)} s`,
     );
     console.log(`JSON: ${result.out}`);
+    console.log(`reliability diagram: ${result.chart} (and .png)`);
     return 0;
   } catch (error) {
     log.error({ err: error }, 'evaluation failed');
