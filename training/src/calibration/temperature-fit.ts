@@ -237,7 +237,7 @@ function vectorTerms(d: FitData, b: Float64Array) {
 }
 
 function fitVector(d: FitData): Temperature {
-  let b = new Float64Array(d.k).fill(1 / fitScalar(d));
+  let b: Float64Array = new Float64Array(d.k).fill(1 / fitScalar(d));
   for (let step = 0; step < NEWTON_STEPS; step++) {
     const terms = vectorTerms(d, b);
     if (Math.max(...terms.gradient.map(Math.abs)) < GRADIENT_TOLERANCE) break;

@@ -23,8 +23,7 @@ const SIZE = 32;
 const BATCH = 8;
 const K = 6;
 
-const tiny = (seed: number) =>
-  buildBackbone('resnet-tiny', { inputSize: SIZE, numClasses: K, seed });
+const tiny = (seed: number) => buildBackbone('resnet-tiny', { inputSize: SIZE, numClasses: K, seed });
 
 let input: tf.Tensor;
 beforeAll(async () => {
@@ -45,7 +44,8 @@ async function checkBaked(model: tf.LayersModel, temperature: number[]): Promise
   const mode = temperatureMode(model);
   const calibrated = await withTemperature(model, temperature);
   const scoresModel = temperatureInputModel(model, mode);
-  const toScores = (raw: Float32Array) => (mode === 'logits' ? Float64Array.from(raw) : logProbabilities(raw));
+  const toScores = (raw: Float32Array) =>
+    mode === 'logits' ? Float64Array.from(raw) : logProbabilities(raw);
   try {
     const tfjsScores = toScores(runTfjs(scoresModel, input));
     const tfjs = runTfjs(calibrated, input);
