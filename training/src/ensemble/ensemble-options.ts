@@ -18,6 +18,8 @@ export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME
   --mirror            also run every member on the mirror image of each input and average
                       those answers too (test-time flip, inside the model: twice the compute,
                       no extra weights)
+  --no-calibrate      publish without the temperature fitted on the shared validation images
+                      (by default the mean probabilities are raised to 1/T and renormalised)
   --registry DIR      where the ensemble is published (models/)
   --batch-size N      images per onnxruntime call (64)
   --on-bad-image M    skip | fail (skip)`;
@@ -33,6 +35,8 @@ export interface EnsembleOptions {
   registry: string;
   /** Average each member over the input and its mirror image as well. */
   mirror: boolean;
+  /** Fit a temperature on the shared validation images and bake it into the graph. */
+  calibrate: boolean;
   batchSize: number;
   onBadImage: BadImagePolicy;
 }
@@ -68,6 +72,7 @@ export function parseEnsembleArgs(
       name: { type: 'string' },
       registry: { type: 'string' },
       mirror: { type: 'boolean', default: false },
+      'no-calibrate': { type: 'boolean', default: false },
       'batch-size': { type: 'string' },
       'on-bad-image': { type: 'string' },
     },
@@ -91,6 +96,7 @@ export function parseEnsembleArgs(
       ? path.resolve(paths.cwd, values.registry)
       : path.join(paths.repoRoot, 'models'),
     mirror: values.mirror ?? false,
+    calibrate: !values['no-calibrate'],
     batchSize: batch,
     onBadImage,
   };
