@@ -141,6 +141,8 @@ export const calibrationInfoSchema = z.object({
   }),
   /** The published version it was made from (`npm run calibrate`); absent when calibrated at publish. */
   source: z.object({ name: z.string(), version: z.number().int().positive() }).optional(),
+  /** The `npm run calibrate` command that made it; absent when calibrated at publish. */
+  command: z.string().optional(),
 });
 
 export const modelMetadataSchema = z.object({
