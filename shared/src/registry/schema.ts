@@ -133,11 +133,17 @@ export const calibrationInfoSchema = z.object({
   }),
   /** Calibration on those validation images without and with the temperature. */
   validation: z.object({ before: calibrationScoreSchema, after: calibrationScoreSchema }),
-  /** Cross-validated NLL (folds of the validation images) of one scalar and of a per-class vector. */
+  /**
+   * One temperature against one per class, each fold of the validation images scored by
+   * temperatures fitted on the other folds: mean NLL (the lower is kept) and the 15-bin ECE of the
+   * pooled out-of-fold probabilities (an honest estimate of the calibration on unseen images).
+   */
   selection: z.object({
     folds: z.number().int().min(2),
     scalar_nll: z.number().min(0),
     per_class_nll: z.number().min(0),
+    scalar_ece: z.number().min(0).max(1),
+    per_class_ece: z.number().min(0).max(1),
   }),
   /** The published version it was made from (`npm run calibrate`); absent when calibrated at publish. */
   source: z.object({ name: z.string(), version: z.number().int().positive() }).optional(),

@@ -9,7 +9,7 @@
  * monotone derivative, and the vector by Newton's method from the scalar, both to machine precision.
  */
 import { Rng } from '../data/rng';
-import { MIN_PROBABILITY } from '../metrics/calibration';
+import { expectedCalibrationError, MIN_PROBABILITY } from '../metrics/calibration';
 
 /** The range a temperature is searched in; beyond it the model is broken, not miscalibrated. */
 export const MIN_TEMPERATURE = 1e-3;
@@ -293,8 +293,17 @@ export function foldsOf(labels: ArrayLike<number>, folds: number, seed: number):
 
 export interface TemperatureChoice {
   temperature: Temperature;
-  /** Cross-validated NLL of the two candidates on the fit images. */
-  selection: { folds: number; scalar_nll: number; per_class_nll: number };
+  /**
+   * The two candidates scored on the fit images, each fold by temperatures fitted on the others:
+   * mean NLL (what chooses) and the ECE of the pooled out-of-fold probabilities.
+   */
+  selection: {
+    folds: number;
+    scalar_nll: number;
+    per_class_nll: number;
+    scalar_ece: number;
+    per_class_ece: number;
+  };
 }
 
 /**
@@ -320,15 +329,36 @@ export function chooseTemperature(
   const fold = foldsOf(all.labels, folds, options.seed ?? 0);
   let scalarTotal = 0;
   let vectorTotal = 0;
+  const scalarHeld = new Float64Array(n * k);
+  const vectorHeld = new Float64Array(n * k);
   for (let f = 0; f < folds; f++) {
     const fit = { ...all, rows: all.rows.filter((i) => fold[i] !== f) };
     const held = { ...all, rows: all.rows.filter((i) => fold[i] === f) };
-    const scalar = Float64Array.of(1 / fitScalar(fit));
-    const vector = Float64Array.from(fitVector(fit), (t) => 1 / t);
-    scalarTotal += nllOf(held, scalar) * held.rows.length;
-    vectorTotal += nllOf(held, vector) * held.rows.length;
+    const scalar = [fitScalar(fit)];
+    const vector = fitVector(fit);
+    scalarTotal +=
+      nllOf(
+        held,
+        Float64Array.from(scalar, (t) => 1 / t),
+      ) * held.rows.length;
+    vectorTotal +=
+      nllOf(
+        held,
+        Float64Array.from(vector, (t) => 1 / t),
+      ) * held.rows.length;
+    for (const i of held.rows) {
+      const row = all.scores.subarray(i * k, (i + 1) * k);
+      scalarHeld.set(scaledProbabilities(row, scalar, k), i * k);
+      vectorHeld.set(scaledProbabilities(row, vector, k), i * k);
+    }
   }
-  const selection = { folds, scalar_nll: scalarTotal / n, per_class_nll: vectorTotal / n };
+  const selection = {
+    folds,
+    scalar_nll: scalarTotal / n,
+    per_class_nll: vectorTotal / n,
+    scalar_ece: expectedCalibrationError(scalarHeld, all.labels, k),
+    per_class_ece: expectedCalibrationError(vectorHeld, all.labels, k),
+  };
   const temperature = selection.per_class_nll < selection.scalar_nll ? fitVector(all) : [fitScalar(all)];
   return { temperature, selection };
 }

@@ -41,7 +41,8 @@ export function calibrationSection(f: CalibrationFacts): string {
       `T = ${temperatureText(info.temperature)}, fitted by maximum likelihood on the ${info.fitted_on.samples} validation images ` +
       `(seed ${info.fitted_on.split_seed}, fraction ${info.fitted_on.fraction}), never on the test split. ` +
       `${typeof info.temperature === 'number' ? 'One temperature for every class' : 'One temperature per class'} was kept by ${info.selection.folds}-fold cross-validated NLL on those images ` +
-      `(one temperature ${info.selection.scalar_nll.toFixed(4)}, one per class ${info.selection.per_class_nll.toFixed(4)}).`
+      `(one temperature ${info.selection.scalar_nll.toFixed(4)}, one per class ${info.selection.per_class_nll.toFixed(4)}; ` +
+      `out-of-fold ECE ${pct(info.selection.scalar_ece)} and ${pct(info.selection.per_class_ece)}).`
     : 'This version was published without a temperature (`--no-calibrate`).';
   const rows = [
     ...(f.validation
