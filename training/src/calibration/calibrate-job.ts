@@ -257,6 +257,7 @@ export async function runCalibrate(
           latencyMsPerImage: after.latency,
           parityMaxDiff,
         },
+        load: { average: os.loadavg()[0], cores: os.cpus().length },
         confusionChart,
         calibration: {
           info,

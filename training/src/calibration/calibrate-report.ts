@@ -22,6 +22,8 @@ export interface CalibratedVersionFacts {
   test: ModelMetrics;
   sourceTest: ModelMetrics;
   onnx: { bytes: number; opset: number; latencyMsPerImage: number; parityMaxDiff: number };
+  /** The machine's one-minute load average and cores when the latency was measured. */
+  load: { average: number; cores: number };
   confusionChart: string;
   calibration: CalibrationFacts;
   /** File name of the source's report.md copied beside this one, if it had one. */
@@ -56,7 +58,10 @@ export function renderCalibratedReport(f: CalibratedVersionFacts): string {
         ['code revision', f.codeRevision ?? 'unknown'],
         ['dataset', `\`${f.dataset.root}\` (fingerprint \`${f.dataset.fingerprint}\`)`],
         ['ONNX model', `${(f.onnx.bytes / 1e6).toFixed(2)} MB, opset ${f.onnx.opset}`],
-        ['ONNX latency', `${f.onnx.latencyMsPerImage.toFixed(2)} ms per image (batch 1, CPU)`],
+        [
+          'ONNX latency',
+          `${f.onnx.latencyMsPerImage.toFixed(2)} ms per image (batch 1, CPU; load average ${f.load.average.toFixed(1)} on ${f.load.cores} cores)`,
+        ],
         ['TF.js vs ONNX', `largest probability difference ${f.onnx.parityMaxDiff.toExponential(2)}`],
         ['command', f.command ? `\`${f.command}\`` : '-'],
       ],

@@ -37,7 +37,7 @@ export function reliabilitySpec(series: readonly ReliabilitySeries[], title: str
     type: 'nominal' as const,
     title: null,
     scale: { domain: labels },
-    legend: { orient: 'bottom' as const, direction: 'vertical' as const },
+    legend: { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 0 },
   };
   const unit = { scale: { domain: [0, 1] }, axis: { format: '%' } };
   return {
