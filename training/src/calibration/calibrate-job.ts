@@ -40,7 +40,8 @@ import type { Logger } from '../train/logger';
 import { renderCalibratedReport } from './calibrate-report';
 import type { CalibrateOptions } from './calibrate-options';
 import { fitCalibration, type FittedCalibration } from './fit-calibration';
-import { versionSplit } from './version-split';
+import { CalibrateSourceError } from './version-split';
+import { assertRecordedValidation, versionSplit } from './version-split';
 
 export interface CalibrateContext {
   log: Logger;
@@ -59,16 +60,7 @@ export interface CalibrateResult {
   test: ModelMetrics;
 }
 
-export class CalibrateSourceError extends Error {
-  override name = 'CalibrateSourceError';
-}
-
-/**
- * An ensemble records its score on the validation images its members shared; the rebuilt split
- * must reproduce it through the same model.onnx, up to one near-tie whose argmax another machine's
- * onnxruntime might round the other way.
- */
-const RECORDED_SCORE_SLACK_IMAGES = 1;
+export { CalibrateSourceError } from './version-split';
 
 /** Report files of the source that the new version keeps (its training curves and epoch log). */
 const KEPT_REPORT_FILES = new Set(['curves.svg', 'curves.png', 'epochs.jsonl']);
@@ -129,20 +121,7 @@ export async function runCalibrate(
   log.info({ validation: validationSet.count }, 'validation images cached');
 
   const sourceOnnx = path.join(source.dir, ONNX_FILE);
-  const recorded = source.metadata.ensemble?.validation;
-  if (recorded) {
-    const probabilities = await withClassifier(sourceOnnx, spec.input_size, (c) =>
-      c.classifySet(validationSet, spec, options.batchSize),
-    );
-    const accuracy = probabilityMetrics(probabilities, validationSet.labels, CLASSES, 'validation').accuracy;
-    const differing = Math.round(Math.abs(accuracy - recorded.accuracy) * recorded.samples);
-    if (validationSet.count !== recorded.samples || differing > RECORDED_SCORE_SLACK_IMAGES) {
-      throw new CalibrateSourceError(
-        `the rebuilt validation split of ${options.data} (${validationSet.count} images, accuracy ${accuracy}) is not the one ${label} was scored on ` +
-          `(${recorded.samples} images, accuracy ${recorded.accuracy}): is this the dataset its members were trained on?`,
-      );
-    }
-  }
+  await assertRecordedValidation(source, validationSet, options.batchSize);
 
   const staging = await mkdtemp(path.join(os.tmpdir(), 'fer-calibrate-'));
   // mkdtemp makes it owner-only, and publish copies the folder's mode into the version folder.

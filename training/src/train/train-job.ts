@@ -44,6 +44,13 @@ import {
 import { cachePixels, type PixelSet } from '../data/pixel-cache';
 import { Rng } from '../data/rng';
 import { stratifiedSample, validationSplit } from '../data/stratified-split';
+import {
+  assertTeacherDataset,
+  resolveTeacher,
+  teacherTargets,
+  withTeacherSplit,
+  type Teacher,
+} from '../distill/teacher';
 import { fitCalibration, predictCalibrated, type FittedCalibration } from '../calibration/fit-calibration';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
@@ -101,6 +108,9 @@ export interface TrainResult {
 
 /** The loop configuration the options stand for. */
 export function loopConfig(options: TrainOptions): LoopConfig {
+  const distillation = options.teacher
+    ? { distillation: { temperature: options.distillTemperature, alpha: options.distillAlpha } }
+    : {};
   return {
     epochs: options.epochs,
     batchSize: options.batchSize,
@@ -115,6 +125,7 @@ export function loopConfig(options: TrainOptions): LoopConfig {
     augment: options.augment ? defaultAugment(options.inputSize) : null,
     seed: options.seed,
     evalBatchSize: options.evalBatchSize,
+    ...distillation,
   };
 }
 
@@ -124,7 +135,12 @@ async function fileDigest(file: string): Promise<string> {
 }
 
 /** Everything besides the loop configuration that makes two runs the same run. */
-async function runIdentity(options: TrainOptions, backbone: string, fingerprint: string): Promise<string> {
+async function runIdentity(
+  options: TrainOptions,
+  backbone: string,
+  fingerprint: string,
+  teacher: Teacher | null,
+): Promise<string> {
   return JSON.stringify({
     backbone: resolveBackbone(backbone),
     inputSize: options.inputSize,
@@ -134,6 +150,7 @@ async function runIdentity(options: TrainOptions, backbone: string, fingerprint:
     // Only when given, so runs from before the flag keep their folders (and --resume).
     ...(options.splitSeed !== null ? { splitSeed: options.splitSeed } : {}),
     pretrained: options.pretrained ? await fileDigest(options.pretrained) : null,
+    ...(teacher ? { teacher: teacher.onnxSha256 } : {}),
   });
 }
 
@@ -165,11 +182,14 @@ async function cacheSplit(
  * @throws DatasetError for dataset problems, TrainingAbortedError when ctx.signal aborts.
  */
 export async function trainOne(
-  options: TrainOptions,
+  requested: TrainOptions,
   backbone: string,
   ctx: JobContext,
 ): Promise<TrainResult> {
   const { log } = ctx;
+  // A student holds out its teacher's validation images.
+  const teacher = requested.teacher ? await resolveTeacher(requested.teacher) : null;
+  const options = teacher ? withTeacherSplit(requested, teacher) : requested;
   const config = resolveBackbone(backbone);
   const name = options.name ?? config.name;
   const spec = defaultPreprocessSpec(options.inputSize);
@@ -179,18 +199,21 @@ export async function trainOne(
   const counts = datasetCounts(dataset);
   log.info({ format: dataset.format, root: dataset.root, counts, ignored: dataset.ignored }, 'dataset found');
   ctx.print(`dataset ${dataset.root} (${dataset.format})\n${formatCounts(counts)}`);
-  let trainSamples = requireSplit(dataset, dataset.trainSplit);
+  const trainSamples = requireSplit(dataset, dataset.trainSplit);
   requireSplit(dataset, dataset.testSplit); // fail now, not after hours of training
   assertEveryClassPresent(trainSamples, dataset.trainSplit, dataset.root);
   const fingerprint = await datasetFingerprint(dataset);
-  if (options.maxTrainImages !== null) {
-    trainSamples = stratifiedSample(
-      trainSamples,
-      options.maxTrainImages,
-      Rng.derive(options.seed, 'train-subset'),
-    );
-  }
-  const split = validationSplit(trainSamples, options.valFraction, options.splitSeed ?? options.seed);
+  if (teacher) assertTeacherDataset(teacher, fingerprint);
+  const subset = <T extends { label: number }>(samples: T[]): T[] =>
+    options.maxTrainImages === null
+      ? samples
+      : stratifiedSample(samples, options.maxTrainImages, Rng.derive(options.seed, 'train-subset'));
+  const splitSeed = options.splitSeed ?? options.seed;
+  // A student holds out exactly its teacher's validation images, so its subset comes after the split.
+  const whole = teacher ? validationSplit(trainSamples, options.valFraction, splitSeed) : null;
+  const split = whole
+    ? { train: subset(whole.train), validation: whole.validation }
+    : validationSplit(subset(trainSamples), options.valFraction, splitSeed);
   const used: Record<string, Record<string, number>> = {
     train: countByClass(split.train),
     validation: countByClass(split.validation),
@@ -198,7 +221,7 @@ export async function trainOne(
   log.info({ train: used.train, validation: used.validation }, 'stratified split');
 
   const loop = loopConfig(options);
-  const identity = await runIdentity(options, config.name, fingerprint);
+  const identity = await runIdentity(options, config.name, fingerprint, teacher);
   const runDir = path.join(options.runsDir, `${name}-${runKey(loop, identity)}`);
   const published = path.join(runDir, PUBLISHED_FILE);
   if (options.resume) {
@@ -218,6 +241,14 @@ export async function trainOne(
 
   const trainCache = await cacheSplit(dataset.trainSplit, split.train, spec, options, log);
   const validationCache = await cacheSplit('validation', split.validation, spec, options, log);
+  const targets = teacher
+    ? await teacherTargets(teacher, split, trainCache.set.ids, options.distillTemperature, {
+        cacheDir: path.join(path.dirname(options.runsDir), 'teacher-cache'),
+        batchSize: 64,
+        onBadImage: options.onBadImage,
+        log,
+      })
+    : undefined;
 
   const model = buildBackbone(config, {
     inputSize: options.inputSize,
@@ -241,6 +272,7 @@ export async function trainOne(
       headLayer: headLayerName(config),
       train: trainCache.set,
       validation: validationCache.set,
+      ...(targets ? { teacherTargets: targets } : {}),
       spec,
       config: loop,
       runDir,
@@ -251,7 +283,6 @@ export async function trainOne(
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     await loadBestWeights(model, runDir);
-    const splitSeed = options.splitSeed ?? options.seed;
     if (options.calibrate) {
       const images = {
         split: 'validation',
@@ -367,6 +398,16 @@ export async function trainOne(
       max_test_images: options.maxTestImages,
       early_stopping_patience: loop.patience,
       stopped_early: state.stoppedEarly,
+      ...(teacher
+        ? {
+            distillation: {
+              teacher: `${teacher.name}@${teacher.version}`,
+              teacher_onnx_sha256: teacher.onnxSha256,
+              temperature: options.distillTemperature,
+              alpha: options.distillAlpha,
+            },
+          }
+        : {}),
     };
     const scheduleInfo = {
       name: 'one-cycle',
