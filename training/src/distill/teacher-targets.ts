@@ -93,8 +93,10 @@ export async function teacherAnswers(
     ['.f32', Buffer.from(probabilities.buffer, probabilities.byteOffset, probabilities.byteLength)],
     ['.json', JSON.stringify(set.ids)],
   ] as const) {
-    await writeFile(`${file}${suffix}.tmp`, data);
-    await rename(`${file}${suffix}.tmp`, `${file}${suffix}`);
+    // A temporary name of this process's own: two runs may fill the cache at once.
+    const temporary = `${file}${suffix}.${process.pid}.tmp`;
+    await writeFile(temporary, data);
+    await rename(temporary, `${file}${suffix}`);
   }
   options.log.info({ file, images: set.count }, 'teacher probabilities computed and cached');
   return { ids: set.ids, probabilities, file, computed: true };
