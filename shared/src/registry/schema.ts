@@ -15,6 +15,20 @@ const classMetricsSchema = z.object({
   support: z.number().int().min(0),
 });
 
+/**
+ * How far the probabilities can be taken at their word (training/src/metrics/calibration.ts):
+ * 15-bin expected calibration error of the top probability, mean negative log-likelihood, Brier
+ * score, and the classwise ECE of each class.
+ */
+export const calibrationMetricsSchema = z.object({
+  ece: z.number().min(0).max(1),
+  nll: z.number().min(0),
+  brier: z.number().min(0).max(2),
+  per_class_ece: z.record(z.string(), z.number().min(0).max(1)),
+  /** Equal-width confidence bins the ECEs were computed with. */
+  bins: z.number().int().positive(),
+});
+
 export const metricsSchema = z.object({
   accuracy: z.number().min(0).max(1),
   macro_f1: z.number().min(0).max(1),
@@ -24,6 +38,8 @@ export const metricsSchema = z.object({
   samples: z.number().int().min(0),
   /** Which split the numbers come from, e.g. "Testing" (the dataset's held-out test split). */
   split: z.string(),
+  /** Absent on versions published before calibration was measured. */
+  calibration: calibrationMetricsSchema.optional(),
 });
 
 export const trainingInfoSchema = z.object({
@@ -101,6 +117,46 @@ export const ensembleInfoSchema = z.object({
   dataset: z.object({ format: z.string(), fingerprint: z.string() }).optional(),
 });
 
+const calibrationScoreSchema = calibrationMetricsSchema.pick({ ece: true, nll: true, brier: true });
+
+/**
+ * The temperature baked into a calibrated version's graph (training/src/calibration): logits
+ * divided by it before the softmax, or for a probability-averaging ensemble the mean
+ * probabilities raised to 1/T and renormalised. Fitted on validation images only.
+ */
+export const calibrationInfoSchema = z.object({
+  method: z.literal('temperature'),
+  /** 'logits': a LogitTemperature layer before the softmax; 'probabilities': ProbabilityTemperature after the output. */
+  applied_to: z.enum(['logits', 'probabilities']),
+  /** One temperature for every class, or one per class (kept only when it won on validation). */
+  temperature: z.union([z.number().positive(), z.record(z.string(), z.number().positive())]),
+  /** The images it was fitted on: a validation split of the training data, never the test split. */
+  fitted_on: z.object({
+    split: z.literal('validation'),
+    split_seed: z.number().int(),
+    fraction: z.number().gt(0).lt(1),
+    samples: z.number().int().min(0),
+  }),
+  /** Calibration on those validation images without and with the temperature. */
+  validation: z.object({ before: calibrationScoreSchema, after: calibrationScoreSchema }),
+  /**
+   * One temperature against one per class, each fold of the validation images scored by
+   * temperatures fitted on the other folds: mean NLL (the lower is kept) and the 15-bin ECE of the
+   * pooled out-of-fold probabilities (an honest estimate of the calibration on unseen images).
+   */
+  selection: z.object({
+    folds: z.number().int().min(2),
+    scalar_nll: z.number().min(0),
+    per_class_nll: z.number().min(0),
+    scalar_ece: z.number().min(0).max(1),
+    per_class_ece: z.number().min(0).max(1),
+  }),
+  /** The published version it was made from (`npm run calibrate`); absent when calibrated at publish. */
+  source: z.object({ name: z.string(), version: z.number().int().positive() }).optional(),
+  /** The `npm run calibrate` command that made it; absent when calibrated at publish. */
+  command: z.string().optional(),
+});
+
 export const modelMetadataSchema = z.object({
   schema_version: z.literal(METADATA_SCHEMA_VERSION),
   name: z.string(),
@@ -122,6 +178,8 @@ export const modelMetadataSchema = z.object({
   code_revision: z.string().nullable(),
   /** Only on ensembles; `training` is then null and each member's training is its own version's. */
   ensemble: ensembleInfoSchema.optional(),
+  /** Only on calibrated versions. */
+  calibration: calibrationInfoSchema.optional(),
 });
 
 export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
@@ -129,6 +187,8 @@ export type ModelMetrics = z.infer<typeof metricsSchema>;
 export type TrainingInfo = z.infer<typeof trainingInfoSchema>;
 export type Artifact = z.infer<typeof artifactSchema>;
 export type EnsembleInfo = z.infer<typeof ensembleInfoSchema>;
+export type CalibrationMetrics = z.infer<typeof calibrationMetricsSchema>;
+export type CalibrationInfo = z.infer<typeof calibrationInfoSchema>;
 
 /** What a publisher provides; `publish` fills in name, version, created_at and artifacts. */
 export type MetadataDraft = Omit<

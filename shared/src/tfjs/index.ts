@@ -7,3 +7,4 @@ export * from '../backend-names';
 export * from './backend';
 export * from './files';
 export * from './horizontal-flip';
+export * from './temperature';

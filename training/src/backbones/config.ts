@@ -71,6 +71,10 @@ export const BACKBONES: Readonly<Record<string, BackboneConfig>> = Object.freeze
   'resnet-tiny': resnet('resnet-tiny', 'basic', [1, 1, 1, 1], [4, 8, 16, 32], 4),
   'resnet-tiny-bottleneck': resnet('resnet-tiny-bottleneck', 'bottleneck', [1, 1, 1, 1], [4, 8, 8, 16], 8),
   'resnet-small': resnet('resnet-small', 'basic', [2, 2, 2, 2], [16, 32, 64, 128], 16),
+  // Student candidates of about resnet-small's compute at a smaller input (npm run distill):
+  // 1.5x its width (2.25x its multiply-adds per pixel), and resnet34's depth at its width.
+  'resnet-small-wide': resnet('resnet-small-wide', 'basic', [2, 2, 2, 2], [24, 48, 96, 192], 24),
+  'resnet-small-deep': resnet('resnet-small-deep', 'basic', [3, 4, 6, 3], [16, 32, 64, 128], 16),
   'densenet-tiny': densenet('densenet-tiny', 4, [2, 2, 2, 2], 8),
   'densenet-small': densenet('densenet-small', 12, [2, 3, 4, 3], 24),
 });

@@ -9,7 +9,7 @@ import { runEvaluation } from '../evaluate/evaluate-job';
 import { EVALUATE_USAGE, parseEvaluateArgs } from '../evaluate/evaluate-options';
 import { formatMetrics } from '../metrics/format-metrics';
 import { createLogger } from '../train/logger';
-import { scratchRegistry } from '../train/train-options';
+import { scratchRegistry } from '../scratch-registry';
 import { reportFailure } from './job-failure';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -39,6 +39,7 @@ async function main(): Promise<number> {
       `\n${result.timings.images_per_s.toFixed(1)} images/s in onnxruntime; preprocessing ${result.timings.preprocess_s.toFixed(1)} s`,
     );
     console.log(`JSON: ${result.out}`);
+    console.log(`reliability diagram: ${result.chart} (and .png)`);
     return 0;
   } catch (error) {
     reportFailure(log, error, 'evaluation failed');

@@ -3,10 +3,11 @@
  *
  * members resolved and sha256-verified -> same preprocessing, family, dataset and validation split
  * checked -> TF.js ensemble built (ensemble-model.ts; with `mirror`, every member also runs on the
- * mirrored input) -> tfjs/ + model.onnx -> every member and the ensemble scored through
+ * mirrored input) -> a temperature fitted on the shared validation images and baked in as a
+ * power-and-renormalise layer (calibration/) -> tfjs/ + model.onnx -> every member and the ensemble scored through
  * onnxruntime on the shared validation images and the test split -> the ensemble's ONNX checked
- * against its TF.js model and against the mean of the members' ONNX outputs (on the mirrored
- * images too) -> report -> atomic publish with `ensemble` in the metadata.
+ * against its TF.js model and against the (temperature-scaled) mean of the members' ONNX outputs
+ * (on the mirrored images too) -> report -> atomic publish with `ensemble` in the metadata.
  */
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,11 +32,15 @@ import { datasetFingerprint } from '../data/fingerprint';
 import { loadDataset, requireSplit } from '../data/load-dataset';
 import { cachePixels, mirrorSet, type PixelSet } from '../data/pixel-cache';
 import { validationSplit } from '../data/stratified-split';
+import { fitCalibration, type FittedCalibration } from '../calibration/fit-calibration';
+import { logProbabilities, scaledProbabilities } from '../calibration/temperature-fit';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
 import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
-import { argmaxRows, classificationMetrics } from '../metrics/classification';
+import { calibrationMetrics } from '../metrics/calibration';
+import { probabilityMetrics } from '../metrics/probability-metrics';
 import { confusionSpec } from '../report/confusion-chart';
+import { calibrationSeries, reliabilitySpec } from '../report/reliability-chart';
 import { writeChart } from '../report/render-chart';
 import type { Logger } from '../train/logger';
 import { buildEnsemble } from './ensemble-model';
@@ -146,29 +151,39 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
     const onnxFile = path.join(staging, ONNX_FILE);
     let onnx;
     let tfjsProbabilities: Float32Array;
+    let calibration: FittedCalibration | null = null;
     try {
-      await saveLayersModel(ensemble, path.join(staging, TFJS_DIR));
-      onnx = await writeOnnxModel(ensemble, onnxFile);
+      if (options.calibrate) {
+        const images = {
+          split: 'validation',
+          seed: split.seed,
+          fraction: split.fraction,
+          set: validationSet,
+        } as const;
+        calibration = await fitCalibration(ensemble, images, spec, options.batchSize);
+        log.info(
+          { temperature: calibration.info.temperature, validation: calibration.info.validation },
+          'temperature fitted on the validation images',
+        );
+      }
+      const served = calibration?.model ?? ensemble;
+      await saveLayersModel(served, path.join(staging, TFJS_DIR));
+      onnx = await writeOnnxModel(served, onnxFile);
       const batch = parityBatch(testSet, spec);
       const y = tf.tidy(
         () =>
-          ensemble.predict(tf.tensor4d(batch.x, [batch.n, spec.input_size, spec.input_size, 3])) as tf.Tensor,
+          served.predict(tf.tensor4d(batch.x, [batch.n, spec.input_size, spec.input_size, 3])) as tf.Tensor,
       );
       tfjsProbabilities = (await y.data()) as Float32Array;
       y.dispose();
     } finally {
+      calibration?.model.dispose();
       ensemble.dispose();
     }
 
     const scoreOn = async (classifier: OnnxClassifier, set: PixelSet, split: string): Promise<Scored> => {
       const probabilities = await classifier.classifySet(set, spec, options.batchSize);
-      const metrics = classificationMetrics(
-        set.labels,
-        argmaxRows(probabilities, NUM_CLASSES),
-        CLASSES,
-        split,
-      );
-      return { probabilities, metrics };
+      return { probabilities, metrics: probabilityMetrics(probabilities, set.labels, CLASSES, split) };
     };
     const mirroredTest = options.mirror ? mirrorSet(testSet) : null;
     const memberScores: { validation: Scored; test: Scored; mirroredTest: Scored | null }[] = [];
@@ -191,13 +206,17 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       }),
     );
 
-    // The export must compute what the TF.js model computes, and that must be the members' mean.
+    // The export must compute what the TF.js model computes, and that must be the members' mean
+    // (raised to 1/T and renormalised when calibrated).
     const parityMaxDiff = maxAbsDiff(tfjsProbabilities, test.probabilities);
     const views = memberScores.flatMap((s) => (s.mirroredTest ? [s.test, s.mirroredTest] : [s.test]));
     const mean = test.probabilities.map(
       (_, i) => views.reduce((sum, v) => sum + v.probabilities[i], 0) / views.length,
     );
-    const meanMaxDiff = maxAbsDiff(mean, test.probabilities);
+    const expected = calibration
+      ? scaledProbabilities(logProbabilities(mean), calibration.temperature, NUM_CLASSES)
+      : mean;
+    const meanMaxDiff = maxAbsDiff(expected, test.probabilities);
     if (parityMaxDiff > ONNX_PARITY_TOLERANCE || meanMaxDiff > ONNX_PARITY_TOLERANCE) {
       throw new Error(
         `the ensemble's ONNX export differs from its TF.js model by ${parityMaxDiff} and from the members' mean by ${meanMaxDiff} (limit ${ONNX_PARITY_TOLERANCE})`,
@@ -222,6 +241,15 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       reportDir,
       'confusion',
     );
+    // The members' mean is the ensemble without its temperature: the test split's "before".
+    const [reliabilityChart] = await writeChart(
+      reliabilitySpec(
+        calibrationSeries(testSet.labels, test.probabilities, calibration ? mean : null, NUM_CLASSES),
+        `${options.name} on ${dataset.testSplit}`,
+      ),
+      reportDir,
+      'reliability',
+    );
     await writeFile(
       path.join(reportDir, 'report.md'),
       renderEnsembleReport({
@@ -244,6 +272,15 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
           parityMaxDiff,
         },
         confusionChart,
+        calibration: {
+          info: calibration?.info ?? null,
+          validation: calibration?.validation ?? null,
+          test: {
+            before: calibration ? calibrationMetrics(mean, testSet.labels, CLASSES) : null,
+            after: test.metrics.calibration!,
+          },
+          chart: reliabilityChart,
+        },
       }),
     );
     await writeFile(
@@ -287,6 +324,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       export: onnx.export,
       code_revision: ctx.codeRevision,
       ensemble: ensembleInfo,
+      ...(calibration ? { calibration: calibration.info } : {}),
     };
     const version = await publish({
       root: options.registry,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseModelRef, type ModelRef } from '../evaluate/model-ref';
 import type { BadImagePolicy } from '../data/pixel-cache';
-import { scratchRegistry } from '../train/train-options';
+import { scratchRegistry } from '../scratch-registry';
 
 export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME[@V] --member ... --data DIR --name NAME [options]
 
@@ -19,6 +19,8 @@ export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME
   --mirror            also run every member on the mirror image of each input and average
                       those answers too (test-time flip, inside the model: twice the compute,
                       no extra weights)
+  --no-calibrate      publish without the temperature fitted on the shared validation images
+                      (by default the mean probabilities are raised to 1/T and renormalised)
   --registry DIR      where the ensemble is published (artifacts/registry/, a scratch registry;
                       --registry models publishes into the registry npm start serves)
   --batch-size N      images per onnxruntime call (64)
@@ -35,6 +37,8 @@ export interface EnsembleOptions {
   registry: string;
   /** Average each member over the input and its mirror image as well. */
   mirror: boolean;
+  /** Fit a temperature on the shared validation images and bake it into the graph. */
+  calibrate: boolean;
   batchSize: number;
   onBadImage: BadImagePolicy;
 }
@@ -70,6 +74,7 @@ export function parseEnsembleArgs(
       name: { type: 'string' },
       registry: { type: 'string' },
       mirror: { type: 'boolean', default: false },
+      'no-calibrate': { type: 'boolean', default: false },
       'batch-size': { type: 'string' },
       'on-bad-image': { type: 'string' },
     },
@@ -91,6 +96,7 @@ export function parseEnsembleArgs(
     name: values.name,
     registry: values.registry ? path.resolve(paths.cwd, values.registry) : scratchRegistry(paths.repoRoot),
     mirror: values.mirror ?? false,
+    calibrate: !values['no-calibrate'],
     batchSize: batch,
     onBadImage,
   };

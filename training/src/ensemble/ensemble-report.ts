@@ -5,6 +5,7 @@
  */
 import type { ModelMetrics } from '@fer/shared';
 import { pct } from '../metrics/format-metrics';
+import { calibrationSection, type CalibrationFacts } from '../report/calibration-section';
 import { perClassTable, table } from '../report/report-markdown';
 
 export interface EnsembleMemberFacts {
@@ -32,6 +33,7 @@ export interface EnsembleFacts {
   parameters: number;
   onnx: { bytes: number; opset: number; latencyMsPerImage: number; parityMaxDiff: number };
   confusionChart: string;
+  calibration: CalibrationFacts;
 }
 
 /**
@@ -96,5 +98,6 @@ export function renderEnsembleReport(f: EnsembleFacts): string {
     '',
     `![confusion matrix](${f.confusionChart})`,
     '',
+    calibrationSection(f.calibration),
   ].join('\n');
 }

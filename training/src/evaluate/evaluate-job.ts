@@ -13,7 +13,10 @@ import { countByClass, loadDataset, requireSplit } from '../data/load-dataset';
 import { cachePixels, type BadImagePolicy, type SkippedImage } from '../data/pixel-cache';
 import { Rng } from '../data/rng';
 import { stratifiedSample } from '../data/stratified-split';
-import { argmaxRows, classificationMetrics } from '../metrics/classification';
+import { reliabilityBins, type ReliabilityBin } from '../metrics/calibration';
+import { probabilityMetrics } from '../metrics/probability-metrics';
+import { reliabilitySpec } from '../report/reliability-chart';
+import { writeChart } from '../report/render-chart';
 import type { Logger } from '../train/logger';
 import { parseModelRef } from './model-ref';
 import { OnnxClassifier } from './onnx-classifier';
@@ -39,12 +42,16 @@ export interface EvaluateOptions {
 export interface EvaluationResult {
   model: { name: string; version: number };
   data: { root: string; format: string; split: string; counts: Record<string, number> };
+  /** Classification metrics and `calibration` (ECE, NLL, Brier, per-class ECE). */
   metrics: ModelMetrics;
+  /** The reliability diagram's bins (drawn beside the JSON as `<name>.reliability.svg|png`). */
+  reliability: ReliabilityBin[];
   skipped: SkippedImage[];
   timings: { preprocess_s: number; inference_s: number; images_per_s: number };
   created_at: string;
-  /** The JSON file written (not part of the file itself). */
+  /** The JSON file and the reliability diagram's SVG written (not part of the file itself). */
   out?: string;
+  chart?: string;
 }
 
 /** Resolves 'test'/'train' to the dataset's split names; anything else must be a split name. */
@@ -94,12 +101,7 @@ export async function runEvaluation(options: EvaluateOptions, log: Logger): Prom
   }
   const inferenceSeconds = (performance.now() - t1) / 1000;
 
-  const metrics = classificationMetrics(
-    set.labels,
-    argmaxRows(probabilities, CLASSES.length),
-    CLASSES,
-    splitName,
-  );
+  const metrics = probabilityMetrics(probabilities, set.labels, CLASSES, splitName);
   const result: EvaluationResult = {
     model: { name: ref.name, version: entry.version },
     data: {
@@ -109,6 +111,7 @@ export async function runEvaluation(options: EvaluateOptions, log: Logger): Prom
       counts: countByClass(samples),
     },
     metrics,
+    reliability: reliabilityBins(probabilities, set.labels, CLASSES.length),
     skipped,
     timings: {
       preprocess_s: preprocessSeconds,
@@ -120,6 +123,18 @@ export async function runEvaluation(options: EvaluateOptions, log: Logger): Prom
   const out = options.out ?? path.join(options.outDir, `${ref.name}-v${entry.version}-${splitName}.json`);
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
-  log.info({ out, accuracy: metrics.accuracy, macro_f1: metrics.macro_f1 }, 'evaluation written');
-  return { ...result, out };
+  const chartName = `${path.basename(out, '.json')}.reliability`;
+  const [chart] = await writeChart(
+    reliabilitySpec(
+      [{ label: `${ref.name} v${entry.version}`, bins: result.reliability, ece: metrics.calibration!.ece }],
+      `${ref.name} v${entry.version} on ${splitName}`,
+    ),
+    path.dirname(out),
+    chartName,
+  );
+  log.info(
+    { out, accuracy: metrics.accuracy, macro_f1: metrics.macro_f1, ece: metrics.calibration!.ece },
+    'evaluation written',
+  );
+  return { ...result, out, chart: path.join(path.dirname(out), chart) };
 }

@@ -14,7 +14,8 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --model NAME[@VERSION]
   --split NAME         a split of the dataset, or test / train (default: test)
   --registry DIR       default: models/ (what npm start serves; npm run train and npm run
                        ensemble publish into artifacts/registry/ unless told otherwise)
-  --out FILE           JSON report (default: artifacts/evaluations/<name>-v<version>-<split>.json)
+  --out FILE           JSON report (default: artifacts/evaluations/<name>-v<version>-<split>.json);
+                       the reliability diagram goes beside it (<file>.reliability.svg and .png)
   --batch-size N       images per onnxruntime call (64)
   --max-images N       a stratified sample of at most N images (seeded by --seed, default 42)
   --on-bad-image M     skip|fail (skip)

@@ -2,7 +2,7 @@
  * One translation per TF.js layer class, from the layer's config and weights to ONNX nodes. This is
  * the vocabulary our backbones are built from (ZeroPadding2D, Conv2D, BatchNormalization,
  * Activation, pooling, Add, Concatenate, GlobalAveragePooling2D, Dense), the ensembles' Average
- * and HorizontalFlip, plus the few neighbours that cost a line each (Flatten, DepthwiseConv2D,
+ * and HorizontalFlip, the calibrated versions' LogitTemperature and ProbabilityTemperature, plus the few neighbours that cost a line each (Flatten, DepthwiseConv2D,
  * ReLU/LeakyReLU/ELU/Softmax layers, dropouts). A converter runs once per application of a layer;
  * a shared layer's weights are stored once (OnnxGraph keeps one copy of a repeated initializer).
  */
@@ -466,6 +466,48 @@ function horizontalFlip(ctx: LayerContext): void {
   ctx.values.define(ctx.outputs[0], layout, y);
 }
 
+/** A temperature layer's T as an initializer: a scalar, or one value per class (last axis). */
+function temperatureTensor(ctx: LayerContext): string {
+  const [x] = ctx.inputs;
+  const classes = x.shape[x.shape.length - 1];
+  const t = ctx.config.temperature;
+  if (
+    x.shape.length !== 2 ||
+    !Array.isArray(t) ||
+    !t.every((v) => typeof v === 'number' && v > 0) ||
+    (t.length !== 1 && t.length !== classes)
+  ) {
+    fail(
+      ctx,
+      `needs a [batch, classes] input and 1 or ${String(classes)} positive temperatures, got ${JSON.stringify(t)}`,
+    );
+  }
+  const values = Float32Array.from(t as number[]);
+  return ctx.graph.floatTensor(
+    `${ctx.layer.name}.temperature`,
+    values.length === 1 ? [] : [values.length],
+    values,
+  );
+}
+
+/** logits / T (Div, as TF.js computes it, so both round alike). */
+function logitTemperature(ctx: LayerContext): void {
+  const t = temperatureTensor(ctx);
+  const [y] = ctx.graph.node('Div', [ctx.values.get(ctx.inputs[0], 'keras'), t], { name: ctx.layer.name });
+  ctx.values.define(ctx.outputs[0], 'keras', y);
+}
+
+/** softmax(ln p / T) over the classes. */
+function probabilityTemperature(ctx: LayerContext): void {
+  const t = temperatureTensor(ctx);
+  const g = ctx.graph;
+  const name = ctx.layer.name;
+  const [log] = g.node('Log', [ctx.values.get(ctx.inputs[0], 'keras')], { name: `${name}.log` });
+  const [scaled] = g.node('Div', [log, t], { name: `${name}.scaled` });
+  const [y] = g.node('Softmax', [scaled], { name, attributes: { axis: attr.int(-1) } });
+  ctx.values.define(ctx.outputs[0], 'keras', y);
+}
+
 function identity(ctx: LayerContext): void {
   ctx.values.alias(ctx.outputs[0], ctx.inputs[0]);
 }
@@ -494,6 +536,8 @@ export const LAYER_CONVERTERS: Readonly<Record<string, LayerConverter>> = {
   Average: (ctx) => merge(ctx, 'Mean', false),
   Concatenate: concatenate,
   HorizontalFlip: horizontalFlip,
+  LogitTemperature: logitTemperature,
+  ProbabilityTemperature: probabilityTemperature,
   // Inference-time identities.
   Dropout: identity,
   SpatialDropout1D: identity,

@@ -1,7 +1,7 @@
 /**
  * Metrics as plain-text tables for the console (`npm run evaluate`, end of `npm run train`).
  */
-import type { ModelMetrics } from '@fer/shared';
+import type { CalibrationMetrics, ModelMetrics } from '@fer/shared';
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -14,7 +14,23 @@ function table(rows: string[][]): string {
 export const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /**
- * Summary line, per-class table and confusion matrix.
+ * The calibration figures: ECE, NLL and Brier score, then each class's ECE.
+ *
+ * @example formatCalibration(metrics.calibration) // 'calibration (15 bins): ECE 5.2%, NLL 0.913, Brier 0.452\n...'
+ */
+export function formatCalibration(calibration: CalibrationMetrics): string {
+  const classes = Object.keys(calibration.per_class_ece);
+  return [
+    `calibration (${calibration.bins} bins): ECE ${pct(calibration.ece)}, NLL ${calibration.nll.toFixed(3)}, Brier ${calibration.brier.toFixed(3)}`,
+    table([
+      ['per-class ECE', ...classes],
+      ['', ...classes.map((c) => pct(calibration.per_class_ece[c]))],
+    ]),
+  ].join('\n');
+}
+
+/**
+ * Summary line, per-class table and confusion matrix, and the calibration figures when measured.
  *
  * @example console.log(formatMetrics(metrics))
  */
@@ -37,5 +53,6 @@ export function formatMetrics(metrics: ModelMetrics): string {
     perClass,
     '',
     confusion,
+    ...(metrics.calibration ? ['', formatCalibration(metrics.calibration)] : []),
   ].join('\n');
 }

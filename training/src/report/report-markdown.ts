@@ -5,7 +5,9 @@
 import type { ModelMetrics } from '@fer/shared';
 import type { EpochRecord } from '../train/epoch-log';
 import { pct } from '../metrics/format-metrics';
+import { calibrationSection, type CalibrationFacts } from './calibration-section';
 import { formatDuration } from './format-duration';
+import { table } from './markdown-table';
 
 export interface RunFacts {
   name: string;
@@ -51,21 +53,11 @@ export interface RunFacts {
   test: ModelMetrics;
   onnx: { bytes: number; opset: number; latencyMsPerImage: number | null };
   charts: { curves: string; confusion: string };
+  /** The temperature and the calibration figures; absent in runs from before they were measured. */
+  calibration?: CalibrationFacts;
 }
 
-/** A markdown table; numbers right-aligned after the first column unless `align` is 'text'. */
-export function table(
-  header: string[],
-  rows: (string | number)[][],
-  align: 'numbers' | 'text' = 'numbers',
-): string {
-  const lines = [
-    `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => (i === 0 || align === 'text' ? '---' : '---:')).join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ];
-  return lines.join('\n');
-}
+export { table } from './markdown-table';
 
 /** Precision, recall, F1 and support of every class, as a markdown table. */
 export function perClassTable(metrics: ModelMetrics): string {
@@ -196,6 +188,7 @@ export function renderReport(f: RunFacts): string {
       f.test.confusion_matrix.map((row, i) => [classes[i], ...row]),
     ),
     '',
+    f.calibration ? calibrationSection(f.calibration) : '',
   ]
     .filter((line, i, all) => !(line === '' && all[i - 1] === ''))
     .join('\n');

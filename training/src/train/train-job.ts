@@ -1,7 +1,8 @@
 /**
  * One backbone, end to end (DESIGN §2): dataset -> counts -> stratified train/validation split ->
- * cached pixels -> epochs (train-loop.ts) -> best weights -> the test split, once -> report ->
- * tfjs/ + model.onnx -> atomic publish of a new version with complete metadata.
+ * cached pixels -> epochs (train-loop.ts) -> best weights -> a temperature fitted on the validation
+ * split and baked into the graph (calibration/) -> the test split, once -> report -> tfjs/ +
+ * model.onnx -> atomic publish of a new version with complete metadata.
  *
  * A run lives in its own folder (checkpoints, epoch log, staging); `resume` continues it,
  * including a run that finished training but was interrupted before it published.
@@ -44,13 +45,22 @@ import {
 import { cachePixels, type PixelSet } from '../data/pixel-cache';
 import { Rng } from '../data/rng';
 import { stratifiedSample, validationSplit } from '../data/stratified-split';
+import {
+  assertTeacherDataset,
+  resolveTeacher,
+  teacherTargets,
+  withTeacherSplit,
+  type Teacher,
+} from '../distill/teacher';
+import { fitCalibration, predictCalibrated, type FittedCalibration } from '../calibration/fit-calibration';
 import { OnnxClassifier } from '../evaluate/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
 import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
-import { argmaxRows, classificationMetrics } from '../metrics/classification';
 import { formatMetrics } from '../metrics/format-metrics';
+import { probabilityMetrics } from '../metrics/probability-metrics';
 import { confusionSpec } from '../report/confusion-chart';
 import { curvesSpec } from '../report/curves-chart';
+import { calibrationSeries, reliabilitySpec } from '../report/reliability-chart';
 import { writeChart } from '../report/render-chart';
 import { renderReport, type RunFacts } from '../report/report-markdown';
 import { DEFAULT_ADAMW } from './adamw';
@@ -64,7 +74,6 @@ import {
 } from './train-loop';
 import type { Logger } from './logger';
 import { oneCycleConfig } from './one-cycle';
-import { predictSet } from './predict';
 import { pretrainedFileFor } from './pretrained-weights';
 import type { ProgressFactory } from './progress';
 import type { TrainOptions } from './train-options';
@@ -101,6 +110,9 @@ export interface TrainResult {
 
 /** The loop configuration the options stand for. */
 export function loopConfig(options: TrainOptions): LoopConfig {
+  const distillation = options.teacher
+    ? { distillation: { temperature: options.distillTemperature, alpha: options.distillAlpha } }
+    : {};
   return {
     epochs: options.epochs,
     batchSize: options.batchSize,
@@ -115,6 +127,7 @@ export function loopConfig(options: TrainOptions): LoopConfig {
     augment: options.augment ? defaultAugment(options.inputSize) : null,
     seed: options.seed,
     evalBatchSize: options.evalBatchSize,
+    ...distillation,
   };
 }
 
@@ -129,6 +142,7 @@ async function runIdentity(
   backbone: string,
   fingerprint: string,
   pretrained: string | null,
+  teacher: Teacher | null,
 ): Promise<string> {
   return JSON.stringify({
     backbone: resolveBackbone(backbone),
@@ -139,6 +153,7 @@ async function runIdentity(
     // Only when given, so runs from before the flag keep their folders (and --resume).
     ...(options.splitSeed !== null ? { splitSeed: options.splitSeed } : {}),
     pretrained: pretrained ? await fileDigest(pretrained) : null,
+    ...(teacher ? { teacher: teacher.onnxSha256 } : {}),
   });
 }
 
@@ -172,11 +187,14 @@ async function cacheSplit(
  *         their input otherwise.
  */
 export async function trainOne(
-  options: TrainOptions,
+  requested: TrainOptions,
   backbone: string,
   ctx: JobContext,
 ): Promise<TrainResult> {
   const { log } = ctx;
+  // A student holds out its teacher's validation images.
+  const teacher = requested.teacher ? await resolveTeacher(requested.teacher) : null;
+  const options = teacher ? withTeacherSplit(requested, teacher) : requested;
   const config = resolveBackbone(backbone);
   const name = options.name ?? config.name;
   const spec = defaultPreprocessSpec(options.inputSize);
@@ -188,18 +206,21 @@ export async function trainOne(
   const counts = datasetCounts(dataset);
   log.info({ format: dataset.format, root: dataset.root, counts, ignored: dataset.ignored }, 'dataset found');
   ctx.print(`dataset ${dataset.root} (${dataset.format})\n${formatCounts(counts)}`);
-  let trainSamples = requireSplit(dataset, dataset.trainSplit);
+  const trainSamples = requireSplit(dataset, dataset.trainSplit);
   requireSplit(dataset, dataset.testSplit); // fail now, not after hours of training
   assertEveryClassPresent(trainSamples, dataset.trainSplit, dataset.root);
   const fingerprint = await datasetFingerprint(dataset);
-  if (options.maxTrainImages !== null) {
-    trainSamples = stratifiedSample(
-      trainSamples,
-      options.maxTrainImages,
-      Rng.derive(options.seed, 'train-subset'),
-    );
-  }
-  const split = validationSplit(trainSamples, options.valFraction, options.splitSeed ?? options.seed);
+  if (teacher) assertTeacherDataset(teacher, fingerprint);
+  const subset = <T extends { label: number }>(samples: T[]): T[] =>
+    options.maxTrainImages === null
+      ? samples
+      : stratifiedSample(samples, options.maxTrainImages, Rng.derive(options.seed, 'train-subset'));
+  const splitSeed = options.splitSeed ?? options.seed;
+  // A student holds out exactly its teacher's validation images, so its subset comes after the split.
+  const whole = teacher ? validationSplit(trainSamples, options.valFraction, splitSeed) : null;
+  const split = whole
+    ? { train: subset(whole.train), validation: whole.validation }
+    : validationSplit(subset(trainSamples), options.valFraction, splitSeed);
   const used: Record<string, Record<string, number>> = {
     train: countByClass(split.train),
     validation: countByClass(split.validation),
@@ -208,7 +229,7 @@ export async function trainOne(
 
   const loop = loopConfig(options);
   const pretrained = await pretrainedFileFor(options, config.name);
-  const identity = await runIdentity(options, config.name, fingerprint, pretrained);
+  const identity = await runIdentity(options, config.name, fingerprint, pretrained, teacher);
   const runDir = path.join(options.runsDir, `${name}-${runKey(loop, identity)}`);
   const published = path.join(runDir, PUBLISHED_FILE);
   if (options.resume) {
@@ -228,12 +249,21 @@ export async function trainOne(
 
   const trainCache = await cacheSplit(dataset.trainSplit, split.train, spec, options, log);
   const validationCache = await cacheSplit('validation', split.validation, spec, options, log);
+  const targets = teacher
+    ? await teacherTargets(teacher, split, trainCache.set.ids, options.distillTemperature, {
+        cacheDir: path.join(path.dirname(options.runsDir), 'teacher-cache'),
+        batchSize: 64,
+        onBadImage: options.onBadImage,
+        log,
+      })
+    : undefined;
 
   const model = buildBackbone(config, {
     inputSize: options.inputSize,
     numClasses: NUM_CLASSES,
     seed: options.seed,
   });
+  let calibration: FittedCalibration | null = null;
   try {
     if (pretrained) {
       const report = await importWeightsFile(model, pretrained, { headLayer: headLayerName(config) });
@@ -250,6 +280,7 @@ export async function trainOne(
       headLayer: headLayerName(config),
       train: trainCache.set,
       validation: validationCache.set,
+      ...(targets ? { teacherTargets: targets } : {}),
       spec,
       config: loop,
       runDir,
@@ -260,6 +291,21 @@ export async function trainOne(
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     await loadBestWeights(model, runDir);
+    if (options.calibrate) {
+      const images = {
+        split: 'validation',
+        seed: splitSeed,
+        fraction: options.valFraction,
+        set: validationCache.set,
+      } as const;
+      calibration = await fitCalibration(model, images, spec, options.evalBatchSize);
+      log.info(
+        { temperature: calibration.info.temperature, validation: calibration.info.validation },
+        'temperature fitted on the validation split',
+      );
+    }
+    // What is published: the trained network, with the temperature layer when there is one.
+    const served = calibration?.model ?? model;
 
     // The held-out test split: decoded and used here, once.
     let testSamples = requireSplit(dataset, dataset.testSplit);
@@ -272,13 +318,14 @@ export async function trainOne(
     }
     const testCache = await cacheSplit(dataset.testSplit, testSamples, spec, options, log);
     used.test = countByClass(testSamples);
-    const probabilities = await predictSet(model, testCache.set, spec, options.evalBatchSize);
-    const metrics = classificationMetrics(
-      testCache.set.labels,
-      argmaxRows(probabilities, NUM_CLASSES),
-      CLASSES,
-      dataset.testSplit,
+    const { probabilities, uncalibrated } = await predictCalibrated(
+      model,
+      calibration,
+      testCache.set,
+      spec,
+      options.evalBatchSize,
     );
+    const metrics = probabilityMetrics(probabilities, testCache.set.labels, CLASSES, dataset.testSplit);
     log.info(
       { accuracy: metrics.accuracy, macro_f1: metrics.macro_f1, samples: metrics.samples },
       'test metrics',
@@ -289,9 +336,9 @@ export async function trainOne(
     await rm(staging, { recursive: true, force: true });
     const reportDir = path.join(staging, REPORT_DIR);
     await mkdir(reportDir, { recursive: true });
-    await saveLayersModel(model, path.join(staging, TFJS_DIR));
+    await saveLayersModel(served, path.join(staging, TFJS_DIR));
     const onnxFile = path.join(staging, ONNX_FILE);
-    const onnx = await writeOnnxModel(model, onnxFile);
+    const onnx = await writeOnnxModel(served, onnxFile);
     const classifier = await OnnxClassifier.load(onnxFile, spec.input_size, NUM_CLASSES);
     let latency: number;
     try {
@@ -321,6 +368,14 @@ export async function trainOne(
       reportDir,
       'confusion',
     );
+    const [reliabilitySvg] = await writeChart(
+      reliabilitySpec(
+        calibrationSeries(testCache.set.labels, probabilities, uncalibrated, NUM_CLASSES),
+        `${label} on ${dataset.testSplit}`,
+      ),
+      reportDir,
+      'reliability',
+    );
     const trainImagesPerS = totalImagesPerSecond(state, trainCache.set.count);
     const createdAt = new Date().toISOString();
     const schedule = oneCycleConfig(
@@ -346,11 +401,21 @@ export async function trainOne(
       freeze_epochs: loop.freezeEpochs,
       augmentation: loop.augment,
       validation_fraction: options.valFraction,
-      validation_split_seed: options.splitSeed ?? options.seed,
+      validation_split_seed: splitSeed,
       max_train_images: options.maxTrainImages,
       max_test_images: options.maxTestImages,
       early_stopping_patience: loop.patience,
       stopped_early: state.stoppedEarly,
+      ...(teacher
+        ? {
+            distillation: {
+              teacher: `${teacher.name}@${teacher.version}`,
+              teacher_onnx_sha256: teacher.onnxSha256,
+              temperature: options.distillTemperature,
+              alpha: options.distillAlpha,
+            },
+          }
+        : {}),
     };
     const scheduleInfo = {
       name: 'one-cycle',
@@ -403,6 +468,17 @@ export async function trainOne(
       test: metrics,
       onnx: { bytes: modelBytes, opset: onnx.export.onnx_opset, latencyMsPerImage: latency },
       charts: { curves: curvesSvg, confusion: confusionSvg },
+      calibration: {
+        info: calibration?.info ?? null,
+        validation: calibration?.validation ?? null,
+        test: {
+          before: uncalibrated
+            ? probabilityMetrics(uncalibrated, testCache.set.labels, CLASSES, dataset.testSplit).calibration!
+            : null,
+          after: metrics.calibration!,
+        },
+        chart: reliabilitySvg,
+      },
     };
     await writeFile(path.join(reportDir, 'report.md'), renderReport(facts));
     await writeFile(path.join(reportDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
@@ -429,6 +505,7 @@ export async function trainOne(
       },
       export: onnx.export,
       code_revision: ctx.codeRevision,
+      ...(calibration ? { calibration: calibration.info } : {}),
     };
     const version = await publish({ root: options.registry, name, sourceDir: staging, metadata });
     const result: TrainResult = {
@@ -459,6 +536,7 @@ export async function trainOne(
     );
     return result;
   } finally {
+    calibration?.model.dispose();
     model.dispose();
   }
 }

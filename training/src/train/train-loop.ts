@@ -17,6 +17,7 @@ import { classWeights, epochOrder, type ClassBalanceMode } from '../data/class-b
 import type { PixelSet } from '../data/pixel-cache';
 import { Rng } from '../data/rng';
 import { argmaxRows, classificationMetrics } from '../metrics/classification';
+import type { DistillationOptions } from '../distill/distillation-loss';
 import { AdamW, type AdamWConfig } from './adamw';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { INITIAL_EARLY_STOPPING, observeEpoch, type EarlyStoppingState } from './early-stopping';
@@ -49,6 +50,11 @@ export interface LoopConfig {
   evalBatchSize: number;
   /** Accumulate gradients over micro-batches of this size (null: whole batches). */
   microBatch: number | null;
+  /**
+   * Learn from a teacher's softened answers too (LoopInput.teacherTargets). Absent, not null, in
+   * plain runs, so their run keys (and --resume) are those of runs from before distillation.
+   */
+  distillation?: DistillationOptions;
 }
 
 /** What a checkpoint stores besides the arrays. */
@@ -72,6 +78,8 @@ export interface LoopInput {
   headLayer: string;
   train: PixelSet;
   validation: PixelSet;
+  /** With config.distillation: the teacher's softened probabilities of `train`, [train.count, classes]. */
+  teacherTargets?: Float32Array;
   spec: PreprocessSpec;
   config: LoopConfig;
   /** Folder for checkpoint/, best/ and epochs.jsonl. */
@@ -95,6 +103,14 @@ export class TrainingAbortedError extends Error {
     super(`training aborted; the checkpoint after epoch ${completedEpochs} can be resumed with --resume`);
     this.name = 'TrainingAbortedError';
   }
+}
+
+/** Rows `indices` of a row-major [n, k] matrix, in that order. */
+function rowsOf(matrix: Float32Array, indices: ArrayLike<number>, k: number): Float32Array {
+  const out = new Float32Array(indices.length * k);
+  for (let r = 0; r < indices.length; r++)
+    out.set(matrix.subarray(indices[r] * k, (indices[r] + 1) * k), r * k);
+  return out;
 }
 
 /** The run key: identical options + identity give an identical key. */
@@ -138,6 +154,11 @@ export async function loadBestWeights(model: tf.LayersModel, runDir: string): Pr
 export async function trainLoop(input: LoopInput): Promise<LoopState> {
   const { model, config, train, validation, spec, log } = input;
   const key = runKey(config, input.runIdentity);
+  const targets = config.distillation ? input.teacherTargets : undefined;
+  if (config.distillation && targets?.length !== train.count * CLASSES.length)
+    throw new RangeError(
+      `distillation needs ${train.count} x ${CLASSES.length} teacher targets, got ${targets?.length ?? 0}`,
+    );
   const logitsModel = tf.model({
     inputs: model.inputs,
     outputs: model.getLayer(input.headLayer).output as tf.SymbolicTensor,
@@ -189,6 +210,7 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
       keys: trainable.map((w) => weightIndex.get(w)!),
       optimizer,
       loss: lossOptions,
+      ...(config.distillation ? { distillation: config.distillation } : {}),
       microBatch: config.microBatch,
       inputSize: train.size,
     };
@@ -219,7 +241,12 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
         const batch = buildBatch(train, order.subarray(start, end), spec, augmentation);
         const t0 = performance.now();
         const { lr, beta1 } = oneCycleAt(schedule, state.step);
-        const outcome = trainStep(context, batch, { lr, beta1: beta1 ?? DEFAULT_BETA1 });
+        const outcome = trainStep(
+          context,
+          batch,
+          { lr, beta1: beta1 ?? DEFAULT_BETA1 },
+          targets ? rowsOf(targets, order.subarray(start, end), CLASSES.length) : undefined,
+        );
         state.step++;
         computeSeconds += (performance.now() - t0) / 1000;
         lossSum += outcome.loss * batch.n;

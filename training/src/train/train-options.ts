@@ -10,18 +10,8 @@ import { BACKBONE_NAMES, resolveBackbone } from '../backbones';
 import { CLASS_BALANCE_MODES, type ClassBalanceMode } from '../data/class-balance';
 import type { BadImagePolicy } from '../data/pixel-cache';
 import { parsePretrainedArgs } from './pretrained-weights';
-
-/**
- * Where `npm run train` and `npm run ensemble` publish without `--registry`: a scratch registry
- * beside the run folders (git-ignored), not `models/`. Publishing into the registry the service
- * serves is a deployment (it hot-loads the new version as its name's default), so it is asked for
- * by name: `--registry models`.
- *
- * @example scratchRegistry('/repo') // '/repo/artifacts/registry'
- */
-export function scratchRegistry(repoRoot: string): string {
-  return path.join(repoRoot, 'artifacts', 'registry');
-}
+import { scratchRegistry } from '../scratch-registry';
+import { parseMemberRef, type EnsembleMemberRef } from '../ensemble/ensemble-options';
 
 /** `--backbone all`: the two backbones of the comparative study. */
 export const STUDY_BACKBONES = ['resnet152', 'densenet161'] as const;
@@ -56,6 +46,14 @@ export interface TrainOptions {
   labelSmoothing: number;
   classBalance: ClassBalanceMode;
   augment: boolean;
+  /** Fit a temperature on the validation split and bake it into the published graph. */
+  calibrate: boolean;
+  /** Distil this published model: learn its softened answers too, on its validation split. */
+  teacher: EnsembleMemberRef | null;
+  /** Softening temperature of the teacher's answers and the student's logits. */
+  distillTemperature: number;
+  /** Weight of the teacher's answers in the loss (the hard labels get 1 - alpha). */
+  distillAlpha: number;
   onBadImage: BadImagePolicy;
   /** Stratified subset of the training split (smoke runs). */
   maxTrainImages: number | null;
@@ -86,6 +84,8 @@ export const TRAIN_DEFAULTS = {
   classBalance: 'weighted-loss' as ClassBalanceMode,
   onBadImage: 'skip' as BadImagePolicy,
   evalBatchSize: 256,
+  distillTemperature: 2,
+  distillAlpha: 0.7,
 };
 
 export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...] --data DIR [options]
@@ -115,6 +115,13 @@ export const TRAIN_USAGE = `usage: npm run train -- --backbone NAME|all[,NAME...
   --label-smoothing X   (${TRAIN_DEFAULTS.labelSmoothing})
   --class-balance M     ${CLASS_BALANCE_MODES.join(' | ')} (${TRAIN_DEFAULTS.classBalance})
   --no-augment          train without augmentation
+  --no-calibrate        publish without the temperature fitted on the validation split
+  --teacher REF         distil a published model, e.g. models/resnet-small-x3@2: learn its answers
+                        (computed once, cached in artifacts/teacher-cache) with the hard labels, on
+                        the validation split it held out (--split-seed and --val-fraction follow it)
+  --distill-temperature T  softening temperature of the teacher's answers (${TRAIN_DEFAULTS.distillTemperature})
+  --distill-alpha A     weight of the teacher's answers in the loss, in [0, 1] (${TRAIN_DEFAULTS.distillAlpha})
+  --distill             (npm run distill) require --teacher
   --on-bad-image M      skip | fail (${TRAIN_DEFAULTS.onBadImage})
   --max-train-images N  stratified subset of the training split, for quick runs
   --max-test-images N   stratified subset of the test split, for quick runs
@@ -179,6 +186,11 @@ export function parseTrainArgs(
       'label-smoothing': { type: 'string' },
       'class-balance': { type: 'string' },
       'no-augment': { type: 'boolean', default: false },
+      'no-calibrate': { type: 'boolean', default: false },
+      teacher: { type: 'string' },
+      'distill-temperature': { type: 'string' },
+      'distill-alpha': { type: 'string' },
+      distill: { type: 'boolean', default: false },
       'on-bad-image': { type: 'string' },
       'max-train-images': { type: 'string' },
       'max-test-images': { type: 'string' },
@@ -204,6 +216,12 @@ export function parseTrainArgs(
     if (!isValidModelName(values.name))
       throw new Error(`--name "${values.name}" is not a valid registry model name`);
   }
+  if (values.distill && !values.teacher)
+    throw new Error(`npm run distill needs --teacher REGISTRY/NAME[@V]\n${TRAIN_USAGE}`);
+  if (values.teacher !== undefined && !values.teacher.includes('/'))
+    throw new Error(
+      `--teacher "${values.teacher}": expected REGISTRY/NAME[@VERSION], e.g. models/resnet-small-x3@2`,
+    );
   const classBalance = (values['class-balance'] ?? TRAIN_DEFAULTS.classBalance) as ClassBalanceMode;
   if (!CLASS_BALANCE_MODES.includes(classBalance)) {
     throw new Error(
@@ -300,6 +318,22 @@ export function parseTrainArgs(
     ),
     classBalance,
     augment: !values['no-augment'],
+    calibrate: !values['no-calibrate'],
+    teacher: values.teacher ? parseMemberRef(values.teacher, paths.cwd) : null,
+    distillTemperature: number(
+      values['distill-temperature'],
+      '--distill-temperature',
+      TRAIN_DEFAULTS.distillTemperature,
+      (n) => n > 0,
+      'a positive number',
+    ),
+    distillAlpha: number(
+      values['distill-alpha'],
+      '--distill-alpha',
+      TRAIN_DEFAULTS.distillAlpha,
+      (n) => n >= 0 && n <= 1,
+      'in [0, 1]',
+    ),
     onBadImage,
     maxTrainImages:
       maxTrain === undefined

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/batches';
 import type { AdamW } from './adamw';
+import { distillationLoss, type DistillationOptions } from '../distill/distillation-loss';
 import { crossEntropy, type LossOptions } from './loss';
 
 export interface StepContext {
@@ -20,6 +21,8 @@ export interface StepContext {
   keys: number[];
   optimizer: AdamW;
   loss: LossOptions;
+  /** Learn from a teacher's softened answers too (the step then takes the batch's targets). */
+  distillation?: DistillationOptions;
   /** Images per forward/backward pass; null or >= batch: the whole batch at once. */
   microBatch: number | null;
   inputSize: number;
@@ -41,11 +44,20 @@ function batchNormalizer(labels: Int32Array, weights: Float32Array | null): numb
 }
 
 /**
- * Runs one step and updates the variables in place.
+ * Runs one step and updates the variables in place. With `ctx.distillation`, `targets` holds the
+ * teacher's softened probabilities of the batch's images, row-major [n, classes].
  *
  * @example const { loss, correct } = trainStep(ctx, batch, { lr: 1e-3, beta1: 0.95 });
  */
-export function trainStep(ctx: StepContext, batch: Batch, hyper: { lr: number; beta1: number }): StepOutcome {
+export function trainStep(
+  ctx: StepContext,
+  batch: Batch,
+  hyper: { lr: number; beta1: number },
+  targets?: Float32Array,
+): StepOutcome {
+  const classes = targets ? targets.length / batch.n : 0;
+  if (ctx.distillation && !(classes > 0 && Number.isInteger(classes)))
+    throw new RangeError(`a distillation step needs [n, classes] teacher targets for its ${batch.n} images`);
   const size = ctx.inputSize;
   const floatsPerImage = size * size * 3;
   const micro = ctx.microBatch !== null && ctx.microBatch < batch.n ? ctx.microBatch : batch.n;
@@ -64,17 +76,31 @@ export function trainStep(ctx: StepContext, batch: Batch, hyper: { lr: number; b
       3,
     ]);
     const ys = tf.tensor1d(labels, 'int32');
+    const soft =
+      ctx.distillation && targets
+        ? tf.tensor2d(targets.subarray(start * classes, end * classes), [end - start, classes])
+        : null;
     // The forward pass's predictions, kept out of variableGrads' tidy for the running accuracy.
     const kept: { predicted?: tf.Tensor } = {};
     const { value, grads } = tf.variableGrads(() => {
       const logits = ctx.logitsModel.apply(xs, { training: true }) as tf.Tensor2D;
       kept.predicted = tf.keep(tf.argMax(logits, 1));
-      return crossEntropy(logits, ys as tf.Tensor1D, lossOptions);
+      return ctx.distillation && soft
+        ? distillationLoss(
+            logits,
+            ys as tf.Tensor1D,
+            soft as tf.Tensor2D,
+            lossOptions,
+            ctx.distillation,
+            micro < batch.n ? batch.n : undefined,
+          )
+        : crossEntropy(logits, ys as tf.Tensor1D, lossOptions);
     }, ctx.variables);
     loss += value.dataSync()[0];
     const predictions = kept.predicted?.dataSync() ?? new Int32Array(0);
     for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct++;
     tf.dispose([xs, ys, value]);
+    soft?.dispose();
     kept.predicted?.dispose();
     // A variable without a path to the loss has no gradient (none in these backbones).
     const current = ctx.variables.map((v) => grads[v.name] ?? null);

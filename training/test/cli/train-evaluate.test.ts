@@ -122,7 +122,7 @@ describe('npm run train, then npm run evaluate', () => {
     ]) {
       expect(files).toContain(f);
     }
-    for (const chart of ['curves', 'confusion']) {
+    for (const chart of ['curves', 'confusion', 'reliability']) {
       expect(await readFile(path.join(entry.dir, 'report', `${chart}.svg`), 'utf8')).toMatch(/^<svg/);
       const png = await readFile(path.join(entry.dir, 'report', `${chart}.png`));
       expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
@@ -178,6 +178,12 @@ describe('npm run train, then npm run evaluate', () => {
       expect(Math.abs(evaluation.metrics.accuracy - trained.accuracy)).toBeLessThanOrEqual(
         MAX_FLIPPED_PREDICTIONS / trained.samples,
       );
+      // The calibration of the same probabilities, and the reliability diagram beside the JSON.
+      expect(result.stdout).toMatch(/calibration \(15 bins\): ECE [\d.]+%, NLL [\d.]+, Brier [\d.]+/);
+      expect(Math.abs(evaluation.metrics.calibration!.nll - trained.calibration!.nll)).toBeLessThan(1e-3);
+      expect(evaluation.reliability).toHaveLength(15);
+      expect(evaluation.reliability.reduce((sum, b) => sum + b.count, 0)).toBe(trained.samples);
+      expect(await readFile(path.join(tmp, 'evaluation.reliability.svg'), 'utf8')).toMatch(/^<svg/);
     },
     CLI_TIMEOUT_MS,
   );

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
+  CLASSES,
   IncompatibleVersionError,
   ONNX_FILE,
   readVersion,
@@ -12,6 +13,7 @@ import {
   type ModelMetadata,
 } from '@fer/shared';
 import { selectTrainingBackend } from '../../src/backend';
+import { logProbabilities, scaledProbabilities } from '../../src/calibration/temperature-fit';
 import { runEnsemble } from '../../src/ensemble/ensemble-job';
 import { parseEnsembleArgs } from '../../src/ensemble/ensemble-options';
 import { EnsembleMemberError, memberSplit } from '../../src/ensemble/member-split';
@@ -92,6 +94,18 @@ const ensembleArgs = (members: string[], name = 'abc') => [
 const ensembleWith = (argv: string[], command: string | null = null) =>
   runEnsemble(parseEnsembleArgs(argv, paths), { log: silentLogger(), command, codeRevision: null });
 
+/** The metadata's temperature in class order (one value, or one per class). */
+function temperatureOf(metadata: ModelMetadata): number[] {
+  const t = metadata.calibration!.temperature;
+  return typeof t === 'number' ? [t] : CLASSES.map((c) => t[c]);
+}
+
+/** The mean of the views raised to 1/T and renormalised: what a calibrated ensemble answers. */
+function calibratedMean(views: Float32Array[], temperature: number[]): Float64Array {
+  const mean = views[0].map((_, i) => views.reduce((sum, v) => sum + v[i], 0) / views.length);
+  return scaledProbabilities(logProbabilities(mean), temperature, CLASSES.length);
+}
+
 /** Probabilities of a model file for `n` NHWC 32-px images. */
 async function runOnnx(file: string, input: Float32Array, n: number): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(file);
@@ -105,7 +119,7 @@ async function runOnnx(file: string, input: Float32Array, n: number): Promise<Fl
 
 describe('runEnsemble', () => {
   it(
-    'publishes a version whose ONNX output is the mean of the members, with their scores',
+    'publishes a version whose ONNX output is the calibrated mean of the members, with their scores',
     async () => {
       const result = await ensembleWith(ensembleArgs(['a@1', 'b@1', 'c@1']), 'npm run ensemble -- ...');
       expect(result.version).toBe(1);
@@ -138,19 +152,29 @@ describe('runEnsemble', () => {
       expect(metadata.metrics?.samples).toBe(24);
       expect(result.test.accuracy).toBe(metadata.metrics?.accuracy);
 
-      // Run the published file and the members' files on the same batch: mean of three.
+      // The temperature was fitted on the validation images the members share, never on the test split.
+      expect(metadata.calibration).toMatchObject({
+        method: 'temperature',
+        applied_to: 'probabilities',
+        fitted_on: { split: 'validation', split_seed: 9, fraction: 0.1, samples: 6 },
+      });
+      expect(metadata.metrics?.calibration?.bins).toBe(15);
+
+      // Run the published file and the members' files on the same batch: the mean of three, at T.
       const batch = new Float32Array(5 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.37) * 2);
       const dir = path.join(tmp, 'models', 'abc', '1');
       const outputs = await Promise.all(
         ['a', 'b', 'c'].map((m) => runOnnx(path.join(tmp, 'members', m, '1', ONNX_FILE), batch, 5)),
       );
       const got = await runOnnx(path.join(dir, ONNX_FILE), batch, 5);
-      got.forEach((v, i) => expect(v).toBeCloseTo((outputs[0][i] + outputs[1][i] + outputs[2][i]) / 3, 5));
+      const expected = calibratedMean(outputs, temperatureOf(metadata));
+      got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
 
       const report = await readFile(path.join(dir, REPORT_DIR, 'report.md'), 'utf8');
       expect(report).toContain('# abc: ensemble of 3 models'); // written before publish assigns the number
       expect(report).toMatch(/\| a@1 \| [\d.]+% \|/);
       expect(report).toContain('![confusion matrix](confusion.svg)');
+      expect(report).toContain('![reliability diagram](reliability.svg)');
     },
     TIMEOUT_MS,
   );
@@ -177,7 +201,23 @@ describe('runEnsemble', () => {
         await runOnnx(member('b'), mirrored, 2),
       ];
       const got = await runOnnx(path.join(tmp, 'models', 'ab-mirror', '1', ONNX_FILE), batch, 2);
-      got.forEach((v, i) => expect(v).toBeCloseTo(views.reduce((sum, w) => sum + w[i], 0) / 4, 5));
+      const expected = calibratedMean(views, temperatureOf(metadata));
+      got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'with --no-calibrate, publishes the plain mean',
+    async () => {
+      await ensembleWith([...ensembleArgs(['a@1', 'b@1'], 'ab-plain'), '--no-calibrate']);
+      const metadata = await metadataOf(path.join(tmp, 'models'), 'ab-plain');
+      expect(metadata.calibration).toBeUndefined();
+      const batch = new Float32Array(2 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.21));
+      const member = (m: string) => runOnnx(path.join(tmp, 'members', m, '1', ONNX_FILE), batch, 2);
+      const [a, b] = [await member('a'), await member('b')];
+      const got = await runOnnx(path.join(tmp, 'models', 'ab-plain', '1', ONNX_FILE), batch, 2);
+      got.forEach((v, i) => expect(v).toBeCloseTo((a[i] + b[i]) / 2, 5));
     },
     TIMEOUT_MS,
   );

@@ -2,7 +2,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CLASSES } from '@fer/shared';
+import { calibrationMetrics } from '../../src/metrics/calibration';
 import { classificationMetrics } from '../../src/metrics/classification';
+import { calibrationSection } from '../../src/report/calibration-section';
 import {
   comparisonCharts,
   comparisonMarkdown,
@@ -12,6 +14,7 @@ import {
 } from '../../src/report/comparison';
 import { confusionSpec } from '../../src/report/confusion-chart';
 import { curvesSpec } from '../../src/report/curves-chart';
+import { calibrationSeries, reliabilitySpec } from '../../src/report/reliability-chart';
 import { renderSvg, writeChart } from '../../src/report/render-chart';
 import { renderReport, type RunFacts } from '../../src/report/report-markdown';
 import type { EpochRecord } from '../../src/train/epoch-log';
@@ -53,6 +56,18 @@ describe('charts', () => {
     const svg = await renderSvg(confusionSpec(metrics, 'resnet-tiny on Testing'));
     for (const c of CLASSES) expect(svg).toContain(`>${c}<`);
     expect(svg).toContain('10 images, accuracy 80.0%');
+  });
+
+  it('render the reliability diagram with each series and its ECE', async () => {
+    const probabilities = truth.flatMap((t, i) => CLASSES.map((_, c) => (c === predicted[i] ? 0.75 : 0.05)));
+    const sharper = probabilities.map((p) => (p === 0.75 ? 0.95 : 0.01));
+    const series = calibrationSeries(truth, sharper, probabilities, CLASSES.length);
+    expect(series.map((s) => s.label)).toEqual(['without temperature', 'published (with temperature)']);
+    expect(series[0].ece).toBeCloseTo(0.05, 12); // every answer at 75%, 80% right
+    const svg = await renderSvg(reliabilitySpec(series, 'resnet-tiny on Testing'));
+    expect(svg).toContain('without temperature (ECE 5.0%)');
+    expect(svg).toContain('published (with temperature) (ECE 15.0%)');
+    expect(svg).toContain('15 equal-width confidence bins');
   });
 
   it('are written as SVG and PNG', async () => {
@@ -197,5 +212,51 @@ describe('the comparison', () => {
     expect(eceOf({ ...metrics, calibration: { ece: 0.02 } } as typeof metrics)).toBe(0.02);
     expect(medianEpochSeconds(history)).toBe(2);
     expect(medianEpochSeconds([])).toBeNull();
+  });
+});
+
+describe('the calibration section of report.md', () => {
+  const probabilities = truth.flatMap((t, i) => CLASSES.map((_, c) => (c === predicted[i] ? 0.75 : 0.05)));
+  const test = calibrationMetrics(probabilities, truth, CLASSES);
+  const score = { ece: 0.07, nll: 0.9, brier: 0.45 };
+
+  it('states the temperature, what it was fitted on, before and after, and each class', () => {
+    const text = calibrationSection({
+      info: {
+        method: 'temperature',
+        applied_to: 'probabilities',
+        temperature: Object.fromEntries(CLASSES.map((c, i) => [c, 0.7 + i / 100])),
+        fitted_on: { split: 'validation', split_seed: 42, fraction: 0.1, samples: 2829 },
+        validation: { before: score, after: { ece: 0.03, nll: 0.86, brier: 0.43 } },
+        selection: {
+          folds: 5,
+          scalar_nll: 0.869,
+          per_class_nll: 0.858,
+          scalar_ece: 0.038,
+          per_class_ece: 0.029,
+        },
+      },
+      validation: null,
+      test: { before: { ...test, ece: 0.052 }, after: test },
+      chart: 'reliability.svg',
+    });
+    expect(text).toContain('power and renormalise');
+    expect(text).toContain('T = Angry 0.700, Fear 0.710');
+    expect(text).toContain('on the 2829 validation images (seed 42, fraction 0.1), never on the test split');
+    expect(text).toContain('One temperature per class was kept');
+    expect(text).toMatch(/\| test, before \| 5\.2% \|/);
+    expect(text).toMatch(/\| test, after \(published\) \| 5\.0% \|/);
+    expect(text).toContain('![reliability diagram](reliability.svg)');
+  });
+
+  it('says so for a version published without a temperature', () => {
+    const text = calibrationSection({
+      info: null,
+      validation: null,
+      test: { before: null, after: test },
+      chart: 'r.svg',
+    });
+    expect(text).toContain('without a temperature (`--no-calibrate`)');
+    expect(text).toMatch(/\| test \(published\) \| 5\.0% \|/);
   });
 });

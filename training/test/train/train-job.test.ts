@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { NUM_CLASSES, readVersion, TFJS_DIR } from '@fer/shared';
+import { NUM_CLASSES, readVersion, REPORT_DIR, TFJS_DIR, type ModelMetadata } from '@fer/shared';
 import { loadLayersModel } from '@fer/shared/tfjs';
 import { buildBackbone, importWeightsFile } from '../../src/backbones';
 import { selectTrainingBackend } from '../../src/backend';
@@ -11,7 +11,7 @@ import type { ProgressFactory } from '../../src/train/progress';
 import { trainOne, type JobContext } from '../../src/train/train-job';
 import { TrainingAbortedError } from '../../src/train/train-loop';
 import { parseTrainArgs } from '../../src/train/train-options';
-import { writeKaggleDataset } from '../helpers/synthetic-dataset';
+import { KAGGLE_FOLDERS, writeClassFolders, writeKaggleDataset } from '../helpers/synthetic-dataset';
 
 const TIMEOUT_MS = 90_000;
 let tmp: string;
@@ -116,6 +116,93 @@ describe('trainOne with --pretrained and --freeze-epochs', () => {
       );
       published.dispose();
       reference.dispose();
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe('trainOne calibration at publish', () => {
+  /** Trains on `data` and returns the published version's metadata and folder. */
+  async function publishFrom(data: string, tag: string, extra: string[] = []) {
+    const argv = [
+      '--backbone=resnet-tiny',
+      `--data=${data}`,
+      '--input-size=32',
+      '--epochs=2',
+      '--batch-size=16',
+      `--registry=${path.join(tmp, `${tag}-models`)}`,
+      `--runs-dir=${path.join(tmp, `${tag}-runs`)}`,
+      ...extra,
+    ];
+    const result = await trainOne(
+      parseTrainArgs(argv, { cwd: tmp, repoRoot: tmp }),
+      'resnet-tiny',
+      context(),
+    );
+    const entry = await readVersion(path.join(tmp, `${tag}-models`), 'resnet-tiny', result.version);
+    if (entry.status !== 'ready') throw new Error(`published version is ${entry.status}`);
+    return { metadata: entry.metadata as ModelMetadata, dir: entry.dir };
+  }
+
+  it(
+    'fits the temperature on the validation split only: another test split changes nothing in it',
+    async () => {
+      // Same training images (seed 5), other test images (seed 99).
+      const otherTest = path.join(tmp, 'other-test-data');
+      await writeClassFolders(
+        path.join(otherTest, 'Training', 'Training'),
+        KAGGLE_FOLDERS,
+        12,
+        { seed: 5, format: 'png' },
+        'train',
+      );
+      await writeClassFolders(
+        path.join(otherTest, 'Testing', 'Testing'),
+        KAGGLE_FOLDERS,
+        4,
+        { seed: 99, format: 'png' },
+        'test',
+      );
+      const a = await publishFrom(path.join(tmp, 'data'), 'calibrated');
+      const b = await publishFrom(otherTest, 'other-test');
+
+      const calibration = a.metadata.calibration!;
+      expect(calibration.method).toBe('temperature');
+      expect(calibration.applied_to).toBe('logits');
+      // 12 training images per class, 10% held out per class (at least one): 6 validation images.
+      expect(calibration.fitted_on).toEqual({
+        split: 'validation',
+        split_seed: 42,
+        fraction: 0.1,
+        samples: 6,
+      });
+      expect(b.metadata.calibration!.temperature).toEqual(calibration.temperature);
+      expect(b.metadata.calibration!.validation).toEqual(calibration.validation);
+      expect(a.metadata.metrics?.calibration).toEqual(
+        expect.objectContaining({ bins: 15, ece: expect.any(Number), nll: expect.any(Number) }),
+      );
+      expect(b.metadata.metrics?.confusion_matrix).not.toEqual(a.metadata.metrics?.confusion_matrix);
+
+      const graph = JSON.parse(await readFile(path.join(a.dir, TFJS_DIR, 'model.json'), 'utf8')) as {
+        modelTopology: { config: { layers: { class_name: string }[] } };
+      };
+      expect(graph.modelTopology.config.layers.map((l) => l.class_name)).toContain('LogitTemperature');
+      const report = await readFile(path.join(a.dir, REPORT_DIR, 'report.md'), 'utf8');
+      expect(report).toContain('## Calibration');
+      expect(report).toContain('![reliability diagram](reliability.svg)');
+      expect(a.metadata.artifacts.map((x) => x.path)).toEqual(
+        expect.arrayContaining(['report/reliability.svg', 'report/reliability.png']),
+      );
+    },
+    TIMEOUT_MS * 2,
+  );
+
+  it(
+    'publishes the plain network with --no-calibrate, with its calibration measured',
+    async () => {
+      const { metadata } = await publishFrom(path.join(tmp, 'data'), 'uncalibrated', ['--no-calibrate']);
+      expect(metadata.calibration).toBeUndefined();
+      expect(metadata.metrics?.calibration?.per_class_ece).toHaveProperty('Fear');
     },
     TIMEOUT_MS,
   );

@@ -514,7 +514,7 @@ describe('model cards', () => {
   );
 
   test(
-    'opening a model card shows its metrics, per-class table, confusion matrix and training curves',
+    'opening a model card shows its metrics, per-class table, confusion matrix, calibration and training curves',
     async () => {
       const { page } = await open('/?view=models');
       const curves = page.waitForResponse((r) =>
@@ -544,6 +544,21 @@ describe('model cards', () => {
           rows.map((r) => [...r.querySelectorAll('td')].map((td) => Number(td.firstChild?.textContent))),
         );
       expect(counts).toEqual(metrics.confusion_matrix);
+
+      // Calibration: the test split's figures, each class's ECE and the reliability diagram.
+      const calibration = metrics.calibration!;
+      await expect(texts(page, '#card-calibration .tile__value')).resolves.toEqual([
+        pct(calibration.ece),
+        calibration.nll.toFixed(3),
+        calibration.brier.toFixed(3),
+      ]);
+      await expect(texts(page, '#calibration-table tbody td')).resolves.toEqual(
+        metadata.classes.map((c) => pct(calibration.per_class_ece[c])),
+      );
+      await expect(page.locator('#view-card .facts').first().textContent()).resolves.toContain(
+        `${metadata.calibration!.fitted_on.samples} validation images, never the test split`,
+      );
+      await imageLoaded(page, '#reliability-image');
 
       expect((await curves).status()).toBe(200);
       await imageLoaded(page, '#curves-image');

@@ -1,7 +1,9 @@
 /**
  * One model version's card: what it is (architecture, input, training run), how it did on the test
- * split (accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix) from its
- * metadata.json, and its training curves and other report files from the registry.
+ * split (accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix, and how far its
+ * probabilities can be trusted: ECE, NLL, Brier, per-class ECE, the temperature it was calibrated
+ * with) from its metadata.json, and its training curves, reliability diagram and other report
+ * files from the registry.
  */
 import { ApiError } from './api.js';
 import { confusionTable } from './confusion-matrix.js';
@@ -19,6 +21,19 @@ import { cellBar, scrollable, tile } from './widgets.js';
 /** @typedef {import('./types.js').ModelMetadata} ModelMetadata */
 /** @typedef {import('./types.js').Metrics} Metrics */
 /** @typedef {import('./types.js').EpochRecord} EpochRecord */
+/**
+ * metadata.metrics.calibration and metadata.calibration (openapi.yaml, ModelMetadata).
+ *
+ * @typedef {{ ece: number, nll: number, brier: number, per_class_ece: Record<string, number>, bins: number }} CalibrationMetrics
+ * @typedef {{ ece: number, nll: number, brier: number }} CalibrationScore
+ * @typedef {{
+ *   applied_to: 'logits' | 'probabilities',
+ *   temperature: number | Record<string, number>,
+ *   fitted_on: { split: string, samples: number },
+ *   validation: { before: CalibrationScore, after: CalibrationScore },
+ *   source?: { name: string, version: number },
+ * }} CalibrationInfo
+ */
 
 /**
  * @typedef {{
@@ -73,6 +88,154 @@ function perClassTable(metrics, classes) {
       }),
     ),
   );
+}
+
+/**
+ * @param {Metrics} metrics
+ * @returns {CalibrationMetrics | null}
+ */
+function calibrationOf(metrics) {
+  const value = /** @type {Metrics & { calibration?: CalibrationMetrics }} */ (metrics).calibration;
+  return value ?? null;
+}
+
+/** @param {number | Record<string, number>} temperature */
+function temperatureText(temperature) {
+  return typeof temperature === 'number'
+    ? temperature.toFixed(2)
+    : Object.entries(temperature)
+        .map(([c, t]) => `${c} ${t.toFixed(2)}`)
+        .join(', ');
+}
+
+/**
+ * How far the probabilities can be taken at their word: the test split's calibration figures,
+ * the temperature and its validation before/after, per-class ECE and the reliability diagram.
+ *
+ * @param {CardOptions} options
+ * @param {ModelMetadata} metadata
+ * @param {CalibrationMetrics | null} calibration
+ * @param {string[]} classes
+ * @param {string} label
+ */
+function calibrationSection(options, metadata, calibration, classes, label) {
+  const info = /** @type {ModelMetadata & { calibration?: CalibrationInfo }} */ (metadata).calibration;
+  const chart = firstReportFile(metadata, ['reliability.svg', 'reliability.png']);
+  const figure = h('div', {});
+  const section = h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'calibration-title' },
+    h('h2', { class: 'section-title', id: 'calibration-title', text: 'Calibration' }),
+    h('p', {
+      class: 'section-lead',
+      text: 'Can the probabilities be taken at their word? Among the faces it gives 70%, a calibrated model is right about 70% of the time.',
+    }),
+  );
+  if (!calibration) {
+    section.append(
+      h('p', {
+        class: 'note',
+        id: 'card-no-calibration',
+        text: 'This version was published before calibration was measured.',
+      }),
+    );
+    return section;
+  }
+  section.append(
+    h(
+      'div',
+      { class: 'tiles', id: 'card-calibration' },
+      tile('ECE', percent(calibration.ece), `expected calibration error, ${calibration.bins} bins`),
+      tile('NLL', calibration.nll.toFixed(3), 'mean −ln p(true class)'),
+      tile('Brier', calibration.brier.toFixed(3), 'mean squared error of the probabilities'),
+    ),
+    info
+      ? factList([
+          [
+            'Temperature',
+            `${temperatureText(info.temperature)} (${info.applied_to === 'logits' ? 'logits ÷ T before the softmax' : 'probabilities^(1/T), renormalised'})`,
+          ],
+          [
+            'Fitted on',
+            `${count(info.fitted_on.samples)} ${info.fitted_on.split} images, never the test split`,
+          ],
+          [
+            'Validation ECE',
+            `${percent(info.validation.before.ece)} without, ${percent(info.validation.after.ece)} with the temperature`,
+          ],
+          ...(info.source
+            ? /** @type {[string, string][]} */ ([
+                ['Calibrated from', `${info.source.name} v${info.source.version}`],
+              ])
+            : []),
+        ])
+      : h('p', { class: 'note', text: 'No temperature: the probabilities are the network’s own.' }),
+    scrollable(
+      h(
+        'table',
+        { class: 'table', id: 'calibration-table' },
+        h('caption', {
+          text: `Classwise ECE of each class on the ${metadata.metrics?.split ?? 'test'} split.`,
+        }),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Class', 'ECE'].map((c) => h('th', { scope: 'col', text: c })),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          classes.map((c) =>
+            h(
+              'tr',
+              { dataset: { class: c } },
+              h('th', { scope: 'row', text: c }),
+              h('td', { text: c in calibration.per_class_ece ? percent(calibration.per_class_ece[c]) : '—' }),
+            ),
+          ),
+        ),
+      ),
+      'Per-class calibration table',
+    ),
+    figure,
+  );
+  if (chart) {
+    void options.api
+      .blob(reportUrl(options.name, metadata.version, chart))
+      .then((image) =>
+        replaceChildren(
+          figure,
+          h(
+            'figure',
+            { class: 'figure' },
+            h(
+              'div',
+              { class: 'figure__scroll', role: 'region', 'aria-label': 'Reliability diagram', tabindex: '0' },
+              h('img', {
+                src: options.blobUrls.create(image),
+                alt: `Reliability diagram of ${label}: accuracy against confidence per bin; ECE ${percent(calibration.ece)}.`,
+                id: 'reliability-image',
+              }),
+            ),
+            h('figcaption', { text: `Report file ${chart}.` }),
+          ),
+        ),
+      )
+      .catch((error) =>
+        replaceChildren(
+          figure,
+          h('p', {
+            class: 'error-text',
+            text: `The reliability diagram could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+          }),
+        ),
+      );
+  }
+  return section;
 }
 
 /**
@@ -437,6 +600,7 @@ export async function renderModelCard(container, options) {
   const metrics = metadata?.metrics ?? null;
   const classes = metadata?.classes ?? (metrics ? Object.keys(metrics.per_class) : []);
   const bestEpoch = metadata?.training?.best_epoch;
+  const calibration = metrics ? calibrationOf(metrics) : null;
 
   replaceChildren(
     container,
@@ -511,6 +675,7 @@ export async function renderModelCard(container, options) {
                       'by validation accuracy',
                     )
                   : null,
+                calibration ? tile('ECE', percent(calibration.ece), 'calibration error') : null,
               ),
             ]
           : h('p', {
@@ -548,6 +713,7 @@ export async function renderModelCard(container, options) {
             ),
           )
         : null,
+      metrics && metadata ? calibrationSection(options, metadata, calibration, classes, label) : null,
       metadata ? curvesSection(options, metadata, label) : null,
       metadata
         ? h(
