@@ -113,6 +113,11 @@ function rowsOf(matrix: Float32Array, indices: ArrayLike<number>, k: number): Fl
   return out;
 }
 
+/** Lets pending callbacks (a signal handler) run; about a microsecond next to a training step. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The run key: identical options + identity give an identical key. */
 export function runKey(config: LoopConfig, identity: string): string {
   return createHash('sha256').update(JSON.stringify({ config, identity })).digest('hex').slice(0, 16);
@@ -237,6 +242,9 @@ export async function trainLoop(input: LoopInput): Promise<LoopState> {
     let logits: Float32Array;
     try {
       for (const [k, [start, end]] of ranges.entries()) {
+        // A step is synchronous: without a turn of the event loop between steps, Ctrl-C's handler
+        // (which aborts the signal) would not run before the epoch ends.
+        if (input.signal) await yieldToEventLoop();
         if (input.signal?.aborted) throw new TrainingAbortedError(state.completedEpochs);
         const batch = buildBatch(train, order.subarray(start, end), spec, augmentation);
         const t0 = performance.now();

@@ -111,7 +111,34 @@ function killAt(epoch: number, batches: number, controller: AbortController): Pr
   };
 }
 
+/** Aborts from a later turn of the event loop, as a SIGINT handler does, after `batches` batches of epoch 1. */
+function interruptAt(batches: number, controller: AbortController): ProgressFactory {
+  return {
+    epoch: () => ({
+      update: (done) => {
+        if (done === batches) setImmediate(() => controller.abort());
+      },
+      stop: () => undefined,
+    }),
+  };
+}
+
 describe('trainLoop', () => {
+  it(
+    'stops within the epoch when the abort arrives from an event-loop callback (Ctrl-C)',
+    async () => {
+      const controller = new AbortController();
+      const run = input(path.join(tmp, 'interrupted'), {
+        progress: interruptAt(1, controller),
+        signal: controller.signal,
+      });
+      // Aborted before epoch 1 completed: no epoch is recorded.
+      await expect(trainLoop(run)).rejects.toThrow(/checkpoint after epoch 0 /);
+      run.model.dispose();
+    },
+    TIMEOUT_MS,
+  );
+
   it(
     'resumed after a kill mid-epoch ends with exactly the weights and history of an uninterrupted run',
     async () => {
