@@ -86,13 +86,16 @@ export default fp<RequestBodiesOptions>(
 
     app.addHook('onSend', async (request, reply) => {
       if (request.raw.complete) return;
+      // Node >= 22 may itself close a connection whose request it has not read to the end (it
+      // answers `Connection: close`); that close must linger too, or a client still writing the
+      // rest of a small body gets EPIPE instead of this answer (seen on Node 24).
+      lingerOnClose(request.raw);
       if (drainable(request.headers, maxBodyBytes)) {
-        // Bounded: read the rest (and drop it) once answered, keeping the connection.
+        // Bounded: read the rest (and drop it) once answered, keeping the connection if Node does.
         reply.raw.once('finish', () => dropRestOfBody(request.raw));
         return;
       }
       reply.header('connection', 'close');
-      lingerOnClose(request.raw);
     });
   },
   { name: 'request-bodies', dependencies: ['auth'] },
