@@ -104,9 +104,7 @@ export async function runCalibrate(
 
   const dataset = await loadDataset(options.data);
   const fingerprint = await datasetFingerprint(dataset);
-  // An ensemble has no training block; its members' dataset is recorded in its ensemble block.
-  const trainedOn =
-    source.metadata.training?.dataset.fingerprint ?? source.metadata.ensemble?.dataset?.fingerprint;
+  const trainedOn = source.metadata.training?.dataset.fingerprint;
   if (trainedOn !== undefined && trainedOn !== fingerprint) {
     throw new CalibrateSourceError(
       `${options.data} (fingerprint ${fingerprint}) is not the dataset ${label} was trained on (${trainedOn})`,

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readVersion } from '@fer/shared';
+import { listModels, readVersion } from '@fer/shared';
 import { writeKaggleDataset } from '../helpers/synthetic-dataset';
 
 const run = promisify(execFile);
@@ -148,7 +148,13 @@ test(
         body: image,
       });
       expect(answer.status).toBe(200);
-      expect(await answer.json()).toMatchObject({ model: { name: 'resnet-small-x3', version: 1 } });
+      // The shipped default model at its newest version: what the clone's models/ holds.
+      const shipped = (await listModels(path.join(clone, 'models'))).find(
+        (m) => m.name === 'resnet-small-x3',
+      );
+      expect(await answer.json()).toMatchObject({
+        model: { name: 'resnet-small-x3', version: shipped?.latest },
+      });
     } finally {
       process.kill(-child.pid!, 'SIGTERM');
       await exited;

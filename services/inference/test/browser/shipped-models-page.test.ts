@@ -9,6 +9,7 @@
 import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { listModels } from '@fer/shared';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { DEFAULT_REGISTRY_DIR } from '../../src/config';
 import { HAVE_PHOTOS, PHOTOS_DIR } from '../helpers/images';
@@ -106,11 +107,12 @@ describe('Models view', () => {
       const page = await open('/?view=models');
       await page.waitForSelector('#comparison-table');
       const heads = await page.locator('#comparison-table thead th').allTextContents();
-      expect(heads.map((t) => t.trim().toLowerCase())).toEqual([
-        'metric',
-        'resnet-small v1',
-        'resnet-small-x3 v1',
-      ]);
+      // Every shipped model's newest version, by name.
+      const newest = (await listModels(DEFAULT_REGISTRY_DIR))
+        .map((model) => `${model.name} v${model.latest}`)
+        .sort();
+      expect(newest.length).toBeGreaterThanOrEqual(2);
+      expect(heads.map((t) => t.trim().toLowerCase())).toEqual(['metric', ...newest]);
       await expect(page.locator('#comparison-table tbody').textContent()).resolves.toContain('3,533');
       await expect(page.getByRole('note').count()).resolves.toBe(0);
       await expect(page.getByText('not evaluated on the same data').count()).resolves.toBe(0);
