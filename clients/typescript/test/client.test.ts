@@ -5,7 +5,7 @@
  * after Retry-After until the model is there, and a 429 of the rate limiter likewise.
  * (The server process and the drawn face come from the inference workspace's scripts and helpers.)
  */
-import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -22,6 +22,12 @@ const TEST_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 const API_KEY = 'client-test-key-0123456789';
 const POLL_MS = 200;
+
+/** The highest numbered version folder of the shipped model: what a request naming no version gets. */
+async function newestShippedVersion(): Promise<number> {
+  const versions = (await readdir(SHIPPED_MODEL)).filter((n) => /^\d+$/.test(n)).map(Number);
+  return Math.max(...versions);
+}
 
 interface Running {
   server: ServerProcess;
@@ -121,7 +127,7 @@ describe('a service without a model yet, then with one', () => {
       await rename(staging, path.join(guarded.registry, 'resnet-small'));
 
       const response = await answer;
-      expect(response.model).toEqual({ name: 'resnet-small', version: 1 });
+      expect(response.model).toEqual({ name: 'resnet-small', version: await newestShippedVersion() });
       expect(response.faces).toHaveLength(1);
       const statuses = recorder.seen.map((s) => s.status);
       expect(statuses[0]).toBe(503);

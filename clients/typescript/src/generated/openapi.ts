@@ -415,6 +415,21 @@ export interface components {
             load_ms: number | null;
             metadata: components["schemas"]["ModelMetadata"] | null;
         } & components["schemas"]["VersionFields"];
+        CalibrationScore: {
+            /** @description 15-bin expected calibration error. */
+            ece: number;
+            /** @description Mean negative log-likelihood of the true class. */
+            nll: number;
+            /** @description Mean squared error of the probabilities. */
+            brier: number;
+        };
+        /** @description Expected calibration error of the top probability over `bins` equal-width bins, negative log-likelihood, Brier score, and each class's classwise ECE. */
+        CalibrationMetrics: {
+            per_class_ece: {
+                [key: string]: number;
+            };
+            bins: number;
+        } & components["schemas"]["CalibrationScore"];
         /** @description The version's metadata.json (validated by @fer/shared's schema when the registry is read). */
         ModelMetadata: {
             /** @constant */
@@ -439,8 +454,10 @@ export interface components {
                 face_margin: number;
             };
             architecture: components["schemas"]["Architecture"];
-            /** @description Test-split metrics (accuracy, macro-F1, per-class precision/recall/F1, confusion matrix). */
-            metrics: Record<string, never> | null;
+            /** @description Test-split metrics (accuracy, macro-F1, per-class precision/recall/F1, confusion matrix) and, on versions published since it is measured, `calibration`: how far the probabilities can be taken at their word. */
+            metrics: {
+                calibration?: components["schemas"]["CalibrationMetrics"];
+            } | null;
             /** @description Dataset fingerprint, epochs, optimizer, schedule, seed, backend, duration, pretrained source. */
             training: Record<string, never> | null;
             export: Record<string, never> | null;
@@ -450,6 +467,39 @@ export interface components {
                 bytes: number;
             }[];
             code_revision: string | null;
+            /** @description Only on calibrated versions: the temperature baked into the model graph (logits divided by it before the softmax, or for an ensemble its mean probabilities raised to 1/T and renormalised), fitted by maximum likelihood on the validation images in `fitted_on` (never the test split), one value or one per class (kept only when it wins in cross-validation, see `selection`), with ECE / NLL / Brier on those images before and after. `source` and `command` name the version and `npm run calibrate` command it was made from, when it was calibrated after publishing. */
+            calibration?: {
+                /** @constant */
+                method: "temperature";
+                /** @enum {string} */
+                applied_to: "logits" | "probabilities";
+                temperature: number | {
+                    [key: string]: number;
+                };
+                fitted_on: {
+                    /** @constant */
+                    split: "validation";
+                    split_seed: number;
+                    fraction: number;
+                    samples: number;
+                };
+                validation: {
+                    before: components["schemas"]["CalibrationScore"];
+                    after: components["schemas"]["CalibrationScore"];
+                };
+                selection: {
+                    folds: number;
+                    scalar_nll: number;
+                    per_class_nll: number;
+                    scalar_ece: number;
+                    per_class_ece: number;
+                };
+                source?: {
+                    name: string;
+                    version: number;
+                };
+                command?: string;
+            };
             /** @description Only on ensembles (`npm run ensemble`): the output is the mean of the members' probabilities; lists each member (name, version, config, seed, validation and test scores, training command), the ensemble's score on the validation images the members share and the dataset they were all trained and scored on. `training` is null on an ensemble. */
             ensemble?: {
                 /** @constant */

@@ -42,7 +42,8 @@ beforeAll(async () => {
     env: { DEFAULT_MODEL: SHIPPED_DEFAULT_MODEL, REGISTRY_WATCH: 'false' },
   });
   for (const model of await listModels(DEFAULT_REGISTRY_DIR, { verify: 'size' })) {
-    const version = model.versions.find((v) => v.status === 'ready');
+    // The newest ready version: what the service answers for a request naming only the model.
+    const version = model.versions.find((v) => v.version === model.latest);
     if (!version || version.status !== 'ready') continue;
     const session = await ort.InferenceSession.create(path.join(version.dir, ONNX_FILE));
     models.push({ name: model.name, metadata: version.metadata, session });
