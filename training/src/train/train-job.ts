@@ -137,7 +137,7 @@ async function fileDigest(file: string): Promise<string> {
 }
 
 /** Everything besides the loop configuration that makes two runs the same run. */
-async function runIdentity(
+export async function runIdentity(
   options: TrainOptions,
   backbone: string,
   fingerprint: string,
