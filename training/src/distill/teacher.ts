@@ -3,7 +3,7 @@
  * the validation split it held out (which the student adopts, so neither ever trained on the
  * images that judge them), and its answers on the student's training images.
  */
-import { resolve, type ModelMetadata } from '@fer/shared';
+import { ONNX_FILE, resolve, type ModelMetadata } from '@fer/shared';
 import { assertRecordedValidation, CalibrateSourceError, versionSplit } from '../calibration/version-split';
 import type { Sample } from '../data/dataset-types';
 import { cachePixels } from '../data/pixel-cache';
@@ -30,7 +30,7 @@ export interface Teacher extends TeacherVersion {
  */
 export async function resolveTeacher(ref: EnsembleMemberRef): Promise<Teacher> {
   const entry = await resolve(ref.registry, ref.name, ref.version, { verify: 'sha256' });
-  const onnx = entry.metadata.artifacts.find((a) => a.path === 'model.onnx');
+  const onnx = entry.metadata.artifacts.find((a) => a.path === ONNX_FILE);
   return {
     name: entry.name,
     version: entry.version,
