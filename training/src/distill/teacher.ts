@@ -7,8 +7,8 @@ import { ONNX_FILE, resolve, type ModelMetadata } from '@fer/shared';
 import { assertRecordedValidation, CalibrateSourceError, versionSplit } from '../calibration/version-split';
 import type { Sample } from '../data/dataset-types';
 import { cachePixels } from '../data/pixel-cache';
-import type { EnsembleMemberRef } from '../ensemble/ensemble-options';
 import type { ValidationSplitId } from '../ensemble/member-split';
+import type { RegistryModelRef } from '../model-ref';
 import type { TrainOptions } from '../train/train-options';
 import {
   softTargets,
@@ -28,7 +28,7 @@ export interface Teacher extends TeacherVersion {
  * @example const teacher = await resolveTeacher({ registry: 'models', name: 'resnet-small-x3', version: 2 });
  * @throws ModelNotFoundError; EnsembleMemberError for a teacher whose validation split is unknown.
  */
-export async function resolveTeacher(ref: EnsembleMemberRef): Promise<Teacher> {
+export async function resolveTeacher(ref: RegistryModelRef): Promise<Teacher> {
   const entry = await resolve(ref.registry, ref.name, ref.version, { verify: 'sha256' });
   const onnx = entry.metadata.artifacts.find((a) => a.path === ONNX_FILE);
   return {

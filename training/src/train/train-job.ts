@@ -53,25 +53,19 @@ import {
   type Teacher,
 } from '../distill/teacher';
 import { fitCalibration, predictCalibrated, type FittedCalibration } from '../calibration/fit-calibration';
-import { OnnxClassifier } from '../evaluate/onnx-classifier';
+import { OnnxClassifier } from '../release/onnx-classifier';
 import { writeOnnxModel } from '../export/onnx';
-import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
+import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../release/parity';
 import { formatMetrics } from '../metrics/format-metrics';
 import { probabilityMetrics } from '../metrics/probability-metrics';
 import { confusionSpec } from '../report/confusion-chart';
 import { curvesSpec } from '../report/curves-chart';
 import { calibrationSeries, reliabilitySpec } from '../report/reliability-chart';
 import { writeChart } from '../report/render-chart';
+import { EPOCH_LOG_FILE } from '../report/epoch-log';
 import { renderReport, type RunFacts } from '../report/report-markdown';
 import { DEFAULT_ADAMW } from './adamw';
-import {
-  EPOCH_LOG_FILE,
-  loadBestWeights,
-  runKey,
-  trainLoop,
-  type LoopConfig,
-  type LoopState,
-} from './train-loop';
+import { loadBestWeights, runKey, trainLoop, type LoopConfig, type LoopState } from './train-loop';
 import type { Logger } from './logger';
 import { oneCycleConfig } from './one-cycle';
 import { pretrainedFileFor } from './pretrained-weights';
