@@ -131,3 +131,22 @@ export class OnnxClassifier {
     await this.session.release();
   }
 }
+
+/**
+ * Opens `file` for `use` and closes it afterwards, whatever `use` does.
+ *
+ * @example const probs = await withOnnxClassifier(file, 64, 6, (c) => c.classifySet(set, spec, 64));
+ */
+export async function withOnnxClassifier<T>(
+  file: string,
+  inputSize: number,
+  numClasses: number,
+  use: (classifier: OnnxClassifier) => Promise<T>,
+): Promise<T> {
+  const classifier = await OnnxClassifier.load(file, inputSize, numClasses);
+  try {
+    return await use(classifier);
+  } finally {
+    await classifier.dispose();
+  }
+}
