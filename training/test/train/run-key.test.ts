@@ -5,7 +5,7 @@
  * strands every run in progress.
  */
 import path from 'node:path';
-import { loopConfig, runIdentity } from '../../src/train/train-job';
+import { loopConfig, runIdentity } from '../../src/train/run-folder';
 import { runKey } from '../../src/train/train-loop';
 import { parseTrainArgs } from '../../src/train/train-options';
 
@@ -13,7 +13,7 @@ const PATHS = { cwd: '/repo', repoRoot: '/repo' };
 const FINGERPRINT = 'fingerprint-1';
 const PRETRAINED = path.resolve(__dirname, '../fixtures/torchvision/resnet-tiny.pth');
 /** runIdentity reads only the teacher's model.onnx digest. */
-const TEACHER = { onnxSha256: 'sha256:5f2c' } as Parameters<typeof runIdentity>[4];
+const TEACHER = { onnxSha256: 'sha256:5f2c' };
 
 const STUDY =
   '--backbone resnet-small --data ../shared/datasets/fer6 --input-size 96 --epochs 40 --batch-size 64 --lr 0.002 ' +
