@@ -13,9 +13,6 @@
 import path from 'node:path';
 import {
   assertCompatibleVersion,
-  CLASSES,
-  NUM_CLASSES,
-  ONNX_FILE,
   resolve,
   TFJS_DIR,
   type EnsembleInfo,
@@ -25,19 +22,16 @@ import {
 import { loadLayersModel } from '@fer/shared/tfjs';
 import { datasetFingerprint } from '../data/fingerprint';
 import { loadDataset, requireSplit } from '../data/load-dataset';
-import { cachePixels, mirrorSet, type PixelSet } from '../data/pixel-cache';
+import { cachePixels } from '../data/pixel-cache';
 import { validationSplit } from '../data/stratified-split';
 import { fitCalibration, type FittedCalibration } from '../calibration/fit-calibration';
-import { logProbabilities, scaledProbabilities } from '../calibration/temperature-fit';
-import { probabilityMetrics } from '../metrics/probability-metrics';
-import { withOnnxClassifier, type OnnxClassifier } from '../release/onnx-classifier';
-import { maxAbsDiff, ONNX_PARITY_TOLERANCE } from '../release/parity';
 import { publishVersion, versionMetadata } from '../release/publish-version';
 import { stageVersion, withStagingFolder, type StagedVersion } from '../release/stage-version';
 import { writeTestReport } from '../release/test-report';
 import type { Logger } from '../train/logger';
 import { buildEnsemble } from './ensemble-model';
 import { renderEnsembleReport, type EnsembleMemberFacts } from './ensemble-report';
+import { scoreEnsemble } from './ensemble-scores';
 import type { EnsembleOptions } from './ensemble-options';
 import { EnsembleMemberError, sharedSplit } from './member-split';
 
@@ -78,9 +72,36 @@ function assertSameInputs(members: readonly RegistryEntry[]): void {
   }
 }
 
-interface Scored {
-  probabilities: Float32Array;
-  metrics: ModelMetrics;
+const score = (m: ModelMetrics) => ({ accuracy: m.accuracy, macro_f1: m.macro_f1 });
+
+/** metadata.json's `ensemble` block. */
+function ensembleInfo(
+  members: readonly RegistryEntry[],
+  facts: readonly EnsembleMemberFacts[],
+  validation: ModelMetrics,
+  split: { seed: number; fraction: number },
+  recipe: Pick<EnsembleInfo, 'mirror' | 'dataset'>,
+): EnsembleInfo {
+  return {
+    combine: 'mean-probabilities',
+    mirror: recipe.mirror,
+    validation: {
+      ...score(validation),
+      split_seed: split.seed,
+      fraction: split.fraction,
+      samples: validation.samples,
+    },
+    dataset: recipe.dataset,
+    members: members.map((m, i) => ({
+      name: m.name,
+      version: m.version,
+      config: m.metadata.architecture.config,
+      seed: facts[i].seed,
+      validation: score(facts[i].validation),
+      test: score(facts[i].test),
+      command: facts[i].command,
+    })),
+  };
 }
 
 /**
@@ -146,53 +167,28 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       ensemble.dispose();
     }
 
-    const scoreOn = async (classifier: OnnxClassifier, set: PixelSet, split: string): Promise<Scored> => {
-      const probabilities = await classifier.classifySet(set, spec, options.batchSize);
-      return { probabilities, metrics: probabilityMetrics(probabilities, set.labels, CLASSES, split) };
-    };
-    const mirroredTest = options.mirror ? mirrorSet(testSet) : null;
-    const memberScores: { validation: Scored; test: Scored; mirroredTest: Scored | null }[] = [];
-    for (const m of members) {
-      memberScores.push(
-        await withOnnxClassifier(path.join(m.dir, ONNX_FILE), spec.input_size, NUM_CLASSES, async (c) => ({
-          validation: await scoreOn(c, validationSet, 'validation'),
-          test: await scoreOn(c, testSet, dataset.testSplit),
-          mirroredTest: mirroredTest ? await scoreOn(c, mirroredTest, dataset.testSplit) : null,
-        })),
-      );
-    }
-    const { validation, test } = await withOnnxClassifier(
+    const scores = await scoreEnsemble(
+      members.map((m) => m.dir),
       staged.onnxFile,
-      spec.input_size,
-      NUM_CLASSES,
-      async (c) => ({
-        validation: await scoreOn(c, validationSet, 'validation'),
-        test: await scoreOn(c, testSet, dataset.testSplit),
-      }),
+      {
+        spec,
+        validation: validationSet,
+        test: testSet,
+        testSplit: dataset.testSplit,
+        mirror: options.mirror,
+        batchSize: options.batchSize,
+      },
+      calibration?.temperature ?? null,
     );
-
-    // The ensemble must compute the members' mean (raised to 1/T and renormalised when calibrated).
-    const views = memberScores.flatMap((s) => (s.mirroredTest ? [s.test, s.mirroredTest] : [s.test]));
-    const mean = test.probabilities.map(
-      (_, i) => views.reduce((sum, v) => sum + v.probabilities[i], 0) / views.length,
-    );
-    const expected = calibration
-      ? scaledProbabilities(logProbabilities(mean), calibration.temperature, NUM_CLASSES)
-      : mean;
-    const meanMaxDiff = maxAbsDiff(expected, test.probabilities);
-    if (meanMaxDiff > ONNX_PARITY_TOLERANCE) {
-      throw new Error(
-        `the ensemble's ONNX export differs from the members' mean by ${meanMaxDiff} (limit ${ONNX_PARITY_TOLERANCE})`,
-      );
-    }
-    log.info({ meanMaxDiff }, "ensemble checked against its members' mean");
+    log.info({ meanMaxDiff: scores.meanMaxDiff }, "ensemble checked against its members' mean");
+    const { validation, test } = scores;
 
     const memberFacts: EnsembleMemberFacts[] = members.map((m, i) => ({
       label: label(m),
       config: m.metadata.architecture.config,
       seed: m.metadata.training!.seed,
-      validation: memberScores[i].validation.metrics,
-      test: memberScores[i].test.metrics,
+      validation: scores.members[i].validation.metrics,
+      test: scores.members[i].test.metrics,
       command: m.metadata.training!.command ?? null,
     }));
     const parameters = members.reduce((sum, m) => sum + m.metadata.architecture.parameters, 0);
@@ -206,7 +202,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
         labels: testSet.labels,
         probabilities: test.probabilities,
         metrics: test.metrics,
-        before: calibration ? mean : null,
+        before: calibration ? scores.mean : null,
       },
       calibration,
     );
@@ -227,27 +223,6 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       ...testReport,
     });
 
-    const score = (m: ModelMetrics) => ({ accuracy: m.accuracy, macro_f1: m.macro_f1 });
-    const ensembleInfo: EnsembleInfo = {
-      combine: 'mean-probabilities',
-      mirror: options.mirror,
-      validation: {
-        ...score(validation.metrics),
-        split_seed: split.seed,
-        fraction: split.fraction,
-        samples: validation.metrics.samples,
-      },
-      dataset: { format: dataset.format, fingerprint },
-      members: members.map((m, i) => ({
-        name: m.name,
-        version: m.version,
-        config: m.metadata.architecture.config,
-        seed: memberFacts[i].seed,
-        validation: score(memberFacts[i].validation),
-        test: score(memberFacts[i].test),
-        command: memberFacts[i].command,
-      })),
-    };
     const configs = members.map((m) => m.metadata.architecture.config);
     const metadata = versionMetadata(
       {
@@ -265,7 +240,10 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
           parameters,
         },
         training: null,
-        ensemble: ensembleInfo,
+        ensemble: ensembleInfo(members, memberFacts, validation.metrics, split, {
+          mirror: options.mirror,
+          dataset: { format: dataset.format, fingerprint },
+        }),
       },
     );
     const version = await publishVersion({
