@@ -219,11 +219,7 @@ export async function publishTrainedVersion(f: FinishedRun, ctx: JobContext): Pr
   const recipe = recipeFacts(f);
   const report = renderReport({
     ...runFacts(f, ctx, createdAt, trainImagesPerS, recipe),
-    onnx: {
-      bytes: staged.onnx.bytes,
-      opset: staged.onnx.opset,
-      latencyMsPerImage: staged.onnx.latencyMsPerImage,
-    },
+    onnx: staged.onnx,
     charts: { curves, confusion: confusionChart },
     calibration,
   });
