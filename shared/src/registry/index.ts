@@ -2,6 +2,7 @@
 export * from './artifacts';
 export * from './compatibility';
 export * from './layout';
+export * from './onnx-contract';
 export * from './publish';
 export * from './read';
 export * from './schema';

@@ -5,6 +5,7 @@
 import path from 'node:path';
 
 export const METADATA_FILE = 'metadata.json';
+/** The version's ONNX model; its input and output: onnx-contract.ts. */
 export const ONNX_FILE = 'model.onnx';
 export const TFJS_DIR = 'tfjs';
 export const REPORT_DIR = 'report';

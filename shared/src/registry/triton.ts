@@ -6,9 +6,13 @@
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { ONNX_DTYPE, ONNX_INPUT_LAYOUT, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from './onnx-contract';
 import type { ModelMetadata } from './schema';
 
 export const TRITON_CONFIG_FILE = 'config.pbtxt';
+
+/** Triton's name of the contract's element type. */
+const TRITON_DTYPE: Record<typeof ONNX_DTYPE, string> = { float32: 'TYPE_FP32' };
 
 export interface TritonOptions {
   /**
@@ -35,16 +39,16 @@ export function tritonConfig(metadata: ModelMetadata, options: TritonOptions = {
     'version_policy: { latest: { num_versions: 1 } }',
     'input [',
     '  {',
-    '    name: "input"',
-    '    data_type: TYPE_FP32',
-    '    format: FORMAT_NHWC',
+    `    name: "${ONNX_INPUT_NAME}"`,
+    `    data_type: ${TRITON_DTYPE[ONNX_DTYPE]}`,
+    `    format: FORMAT_${ONNX_INPUT_LAYOUT}`,
     `    dims: [ ${size}, ${size}, ${channels} ]`,
     '  }',
     ']',
     'output [',
     '  {',
-    '    name: "probabilities"',
-    '    data_type: TYPE_FP32',
+    `    name: "${ONNX_OUTPUT_NAME}"`,
+    `    data_type: ${TRITON_DTYPE[ONNX_DTYPE]}`,
     `    dims: [ ${metadata.classes.length} ]`,
     '  }',
     ']',

@@ -3,6 +3,7 @@
  * build it as a TF.js LayersModel, and import torchvision weights into it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ONNX_OUTPUT_NAME } from '@fer/shared';
 import { type BackboneConfig, resolveBackbone } from './config';
 import { buildDenseNet } from './densenet';
 import { buildResNet } from './resnet';
@@ -25,8 +26,8 @@ export function headLayerName(config: BackboneConfig): 'fc' | 'classifier' {
   return config.family === 'resnet' ? 'fc' : 'classifier';
 }
 
-/** The name of the final softmax layer, the model output. */
-export const PROBABILITIES_LAYER = 'probabilities';
+/** The name of the final softmax layer, the model output: the registry's ONNX output name. */
+export const PROBABILITIES_LAYER = ONNX_OUTPUT_NAME;
 
 /**
  * Builds a backbone with a fresh `numClasses` head, deterministic when `seed` is given.

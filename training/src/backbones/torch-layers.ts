@@ -5,6 +5,7 @@
  * only ever meet standard tf.layers classes. Initializers follow torchvision's and are seeded.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ONNX_DTYPE, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '@fer/shared';
 
 type Symbolic = tf.SymbolicTensor;
 /** tfjs-layers does not export its Initializer class from the package root. */
@@ -187,7 +188,7 @@ export function classifierHead(
   const logits = tf.layers
     .dense({ name: names.dense, units: numClasses, useBias: true, kernelInitializer, biasInitializer })
     .apply(pooled) as Symbolic;
-  return tf.layers.activation({ name: 'probabilities', activation: 'softmax' }).apply(logits) as Symbolic;
+  return tf.layers.activation({ name: ONNX_OUTPUT_NAME, activation: 'softmax' }).apply(logits) as Symbolic;
 }
 
 /** The NHWC image input every backbone starts from. */
@@ -195,5 +196,5 @@ export function imageInput(inputSize: number): Symbolic {
   if (!Number.isInteger(inputSize) || inputSize < 1) {
     throw new Error(`inputSize must be a positive integer, got ${inputSize}`);
   }
-  return tf.input({ name: 'input', shape: [inputSize, inputSize, 3], dtype: 'float32' });
+  return tf.input({ name: ONNX_INPUT_NAME, shape: [inputSize, inputSize, 3], dtype: ONNX_DTYPE });
 }

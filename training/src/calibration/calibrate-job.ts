@@ -3,39 +3,35 @@
  *
  * source resolved and sha256-verified -> its validation split rebuilt from its metadata (and
  * checked: a trained version's dataset fingerprint, an ensemble's recorded validation score) ->
- * temperature fitted on those images (fit-calibration.ts) -> tfjs/ + model.onnx -> the test split,
- * decoded once, through the source's and the new model.onnx -> ONNX checked against TF.js ->
- * report (the source's report kept as source-report.md) -> atomic publish; the metadata is the
- * source's with new metrics, export and a `calibration` block naming the source.
+ * temperature fitted on those images (fit-calibration.ts) -> staged as tfjs/ + model.onnx and
+ * checked against TF.js (release/) -> the test split, decoded once, through the source's and the
+ * new model.onnx -> report (the source's report kept as source-report.md) -> atomic publish
+ * (release/); the metadata is the source's with new metrics, export and a `calibration` block
+ * naming the source.
  */
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import {
   CLASSES,
   draftOf,
   NUM_CLASSES,
   ONNX_FILE,
-  publish,
   REPORT_DIR,
   resolve,
   TFJS_DIR,
-  type MetadataDraft,
   type ModelMetrics,
 } from '@fer/shared';
-import { loadLayersModel, saveLayersModel } from '@fer/shared/tfjs';
+import { loadLayersModel } from '@fer/shared/tfjs';
 import { datasetFingerprint } from '../data/fingerprint';
 import { loadDataset, requireSplit } from '../data/load-dataset';
 import { cachePixels, type PixelSet } from '../data/pixel-cache';
 import { validationSplit } from '../data/stratified-split';
-import { OnnxClassifier } from '../evaluate/onnx-classifier';
-import { writeOnnxModel } from '../export/onnx';
-import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
 import { probabilityMetrics } from '../metrics/probability-metrics';
-import { confusionSpec } from '../report/confusion-chart';
-import { calibrationSeries, reliabilitySpec } from '../report/reliability-chart';
-import { writeChart } from '../report/render-chart';
+import { withOnnxClassifier } from '../release/onnx-classifier';
+import { publishVersion, versionMetadata } from '../release/publish-version';
+import { stageVersion, withStagingFolder, type StagedVersion } from '../release/stage-version';
+import { writeTestReport } from '../release/test-report';
 import type { Logger } from '../train/logger';
 import { renderCalibratedReport } from './calibrate-report';
 import type { CalibrateOptions } from './calibrate-options';
@@ -66,17 +62,15 @@ export { CalibrateSourceError } from './version-split';
 const KEPT_REPORT_FILES = new Set(['curves.svg', 'curves.png', 'epochs.jsonl']);
 const SOURCE_REPORT = 'source-report.md';
 
-async function withClassifier<T>(
-  file: string,
-  inputSize: number,
-  use: (classifier: OnnxClassifier) => Promise<T>,
-): Promise<T> {
-  const classifier = await OnnxClassifier.load(file, inputSize, NUM_CLASSES);
-  try {
-    return await use(classifier);
-  } finally {
-    await classifier.dispose();
-  }
+/** Copies the source's kept report files; returns the name its report.md is kept under, if it had one. */
+async function keepSourceReport(sourceDir: string, reportDir: string): Promise<string | null> {
+  const sourceReportDir = path.join(sourceDir, REPORT_DIR);
+  const sourceFiles = await readdir(sourceReportDir).catch(() => [] as string[]);
+  for (const file of sourceFiles.filter((f) => KEPT_REPORT_FILES.has(f)))
+    await copyFile(path.join(sourceReportDir, file), path.join(reportDir, file));
+  if (!sourceFiles.includes('report.md')) return null;
+  await copyFile(path.join(sourceReportDir, 'report.md'), path.join(reportDir, SOURCE_REPORT));
+  return SOURCE_REPORT;
 }
 
 /**
@@ -123,15 +117,10 @@ export async function runCalibrate(
   const sourceOnnx = path.join(source.dir, ONNX_FILE);
   await assertRecordedValidation(source, validationSet, options.batchSize);
 
-  const staging = await mkdtemp(path.join(os.tmpdir(), 'fer-calibrate-'));
-  // mkdtemp makes it owner-only, and publish copies the folder's mode into the version folder.
-  await chmod(staging, 0o755);
-  try {
+  return withStagingFolder('fer-calibrate-', async (staging) => {
     const model = await loadLayersModel(path.join(source.dir, TFJS_DIR));
     let fit: FittedCalibration;
-    const onnxFile = path.join(staging, ONNX_FILE);
-    let onnx;
-    let tfjsParity: Float32Array;
+    let staged: StagedVersion;
     // The test split: decoded here, once, after the temperature is fixed.
     const testSet = await cache(requireSplit(dataset, dataset.testSplit));
     try {
@@ -146,17 +135,7 @@ export async function runCalibrate(
         'temperature fitted on the validation images',
       );
       try {
-        await saveLayersModel(fit.model, path.join(staging, TFJS_DIR));
-        onnx = await writeOnnxModel(fit.model, onnxFile);
-        const batch = parityBatch(testSet, spec);
-        const y = tf.tidy(
-          () =>
-            fit.model.predict(
-              tf.tensor4d(batch.x, [batch.n, spec.input_size, spec.input_size, 3]),
-            ) as tf.Tensor,
-        );
-        tfjsParity = (await y.data()) as Float32Array;
-        y.dispose();
+        staged = await stageVersion(fit.model, staging, { set: testSet, spec }, log);
       } finally {
         fit.model.dispose();
       }
@@ -164,8 +143,8 @@ export async function runCalibrate(
       model.dispose();
     }
 
-    const scoreOn = async (file: string, sets: { set: PixelSet; split: string }[]) =>
-      withClassifier(file, spec.input_size, async (c) => {
+    const scoreOn = (file: string, sets: { set: PixelSet; split: string }[]) =>
+      withOnnxClassifier(file, spec.input_size, NUM_CLASSES, async (c) => {
         const scored = [];
         for (const { set, split: splitName } of sets) {
           const probabilities = await c.classifySet(set, spec, options.batchSize);
@@ -174,83 +153,48 @@ export async function runCalibrate(
             metrics: probabilityMetrics(probabilities, set.labels, CLASSES, splitName),
           });
         }
-        return { scored, latency: await c.latencyMs() };
+        return scored;
       });
-    const before = (await scoreOn(sourceOnnx, [{ set: testSet, split: dataset.testSplit }])).scored[0];
-    const after = await scoreOn(onnxFile, [
+    const [before] = await scoreOn(sourceOnnx, [{ set: testSet, split: dataset.testSplit }]);
+    const [test, validation] = await scoreOn(staged.onnxFile, [
       { set: testSet, split: dataset.testSplit },
       { set: validationSet, split: 'validation' },
     ]);
-    const [test, validation] = after.scored;
-    const parityMaxDiff = maxAbsDiff(tfjsParity, test.probabilities);
-    if (parityMaxDiff > ONNX_PARITY_TOLERANCE) {
-      throw new Error(
-        `the ONNX export differs from the TF.js model by ${parityMaxDiff} (limit ${ONNX_PARITY_TOLERANCE})`,
-      );
-    }
-    log.info({ parityMaxDiff, latencyMs: after.latency, ...onnx.stats }, 'ONNX export checked');
 
-    const reportDir = path.join(staging, REPORT_DIR);
-    await mkdir(reportDir, { recursive: true });
-    const sourceReportDir = path.join(source.dir, REPORT_DIR);
-    const sourceFiles = await readdir(sourceReportDir).catch(() => [] as string[]);
-    for (const file of sourceFiles.filter((f) => KEPT_REPORT_FILES.has(f)))
-      await copyFile(path.join(sourceReportDir, file), path.join(reportDir, file));
-    const sourceReport = sourceFiles.includes('report.md') ? SOURCE_REPORT : null;
-    if (sourceReport)
-      await copyFile(path.join(sourceReportDir, 'report.md'), path.join(reportDir, sourceReport));
+    const sourceReport = await keepSourceReport(source.dir, staged.reportDir);
     const createdAt = new Date().toISOString();
-    const [confusionChart] = await writeChart(
-      confusionSpec(test.metrics, `${options.name} on ${dataset.testSplit}`),
-      reportDir,
-      'confusion',
-    );
-    const [reliabilityChart] = await writeChart(
-      reliabilitySpec(
-        calibrationSeries(testSet.labels, test.probabilities, before.probabilities, NUM_CLASSES),
-        `${options.name} on ${dataset.testSplit}`,
-      ),
-      reportDir,
-      'reliability',
-    );
     const info = {
       ...fit.info,
       source: { name: source.name, version: source.version },
       ...(ctx.command ? { command: ctx.command } : {}),
     };
-    await writeFile(
-      path.join(reportDir, 'report.md'),
-      renderCalibratedReport({
-        name: options.name,
-        version: null,
-        source: { name: source.name, version: source.version, config: source.metadata.architecture.config },
-        createdAt,
-        codeRevision: ctx.codeRevision,
-        command: ctx.command,
-        dataset: { root: dataset.root, fingerprint },
-        test: test.metrics,
-        sourceTest: before.metrics,
-        onnx: {
-          bytes: (await stat(onnxFile)).size,
-          opset: onnx.export.onnx_opset,
-          latencyMsPerImage: after.latency,
-          parityMaxDiff,
-        },
-        load: { average: os.loadavg()[0], cores: os.cpus().length },
-        confusionChart,
-        calibration: {
-          info,
-          validation: fit.validation,
-          test: { before: before.metrics.calibration!, after: test.metrics.calibration! },
-          chart: reliabilityChart,
-        },
-        sourceReport,
-      }),
+    const testReport = await writeTestReport(
+      staged.reportDir,
+      options.name,
+      {
+        split: dataset.testSplit,
+        labels: testSet.labels,
+        probabilities: test.probabilities,
+        metrics: test.metrics,
+        before: before.probabilities,
+      },
+      { info, validation: fit.validation },
     );
-    await writeFile(
-      path.join(reportDir, 'metrics.json'),
-      `${JSON.stringify({ test: test.metrics, validation: validation.metrics, source_test: before.metrics }, null, 2)}\n`,
-    );
+    const report = renderCalibratedReport({
+      name: options.name,
+      version: null,
+      source: { name: source.name, version: source.version, config: source.metadata.architecture.config },
+      createdAt,
+      codeRevision: ctx.codeRevision,
+      command: ctx.command,
+      dataset: { root: dataset.root, fingerprint },
+      test: test.metrics,
+      sourceTest: before.metrics,
+      onnx: staged.onnx,
+      load: { average: os.loadavg()[0], cores: os.cpus().length },
+      ...testReport,
+      sourceReport,
+    });
 
     const draft = draftOf(source.metadata);
     const ensemble = draft.ensemble
@@ -263,19 +207,23 @@ export async function runCalibrate(
           },
         }
       : undefined;
-    const metadata: MetadataDraft = {
-      ...draft,
-      created_at: createdAt,
-      metrics: test.metrics,
-      export: onnx.export,
-      code_revision: ctx.codeRevision,
-      ...(ensemble ? { ensemble } : {}),
-      calibration: info,
-    };
-    const published = await publish({
-      root: options.registry,
+    const metadata = versionMetadata(
+      {
+        createdAt,
+        spec,
+        metrics: test.metrics,
+        staged,
+        codeRevision: ctx.codeRevision,
+        calibration: info,
+      },
+      { ...draft, ...(ensemble ? { ensemble } : {}) },
+    );
+    const published = await publishVersion({
+      registry: options.registry,
       name: options.name,
-      sourceDir: staging,
+      staged,
+      report,
+      metrics: { test: test.metrics, validation: validation.metrics, source_test: before.metrics },
       metadata,
     });
     log.info({ name: options.name, version: published.version, dir: published.dir }, 'published');
@@ -289,7 +237,5 @@ export async function runCalibrate(
       sourceTest: before.metrics,
       test: test.metrics,
     };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
+  });
 }

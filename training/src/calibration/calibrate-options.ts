@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isValidModelName } from '@fer/shared';
 import type { BadImagePolicy } from '../data/pixel-cache';
-import { parseMemberRef, type EnsembleMemberRef } from '../ensemble/ensemble-options';
+import { parseRegistryModelRef, type RegistryModelRef } from '../model-ref';
 import { scratchRegistry } from '../scratch-registry';
 
 export const CALIBRATE_USAGE = `usage: npm run calibrate -- --model REGISTRY/NAME[@V] --data DIR [options]
@@ -25,7 +25,7 @@ export const CALIBRATE_USAGE = `usage: npm run calibrate -- --model REGISTRY/NAM
   --on-bad-image M    skip | fail (skip)`;
 
 export interface CalibrateOptions {
-  source: EnsembleMemberRef;
+  source: RegistryModelRef;
   data: string;
   registry: string;
   name: string;
@@ -63,7 +63,7 @@ export function parseCalibrateArgs(
     throw new Error(
       `--model "${values.model}": expected REGISTRY/NAME[@VERSION], e.g. models/resnet-small-x3@1`,
     );
-  const source = parseMemberRef(values.model, paths.cwd);
+  const source = parseRegistryModelRef(values.model, paths.cwd);
   const name = values.name ?? source.name;
   if (!isValidModelName(name)) throw new Error(`--name "${name}" is not a valid registry model name`);
   const onBadImage = values['on-bad-image'] ?? 'skip';

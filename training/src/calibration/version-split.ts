@@ -8,7 +8,7 @@ import path from 'node:path';
 import { CLASSES, ONNX_FILE, type ModelMetadata } from '@fer/shared';
 import type { PixelSet } from '../data/pixel-cache';
 import { memberSplit, type ValidationSplitId } from '../ensemble/member-split';
-import { OnnxClassifier } from '../evaluate/onnx-classifier';
+import { OnnxClassifier } from '../release/onnx-classifier';
 import { argmaxRows, classificationMetrics } from '../metrics/classification';
 
 /** The data or split given cannot be the ones a published version was trained and scored on. */

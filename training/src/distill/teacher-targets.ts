@@ -11,7 +11,7 @@ import { NUM_CLASSES, ONNX_FILE, type PreprocessSpec } from '@fer/shared';
 import { logProbabilities, scaledProbabilities } from '../calibration/temperature-fit';
 import type { Sample } from '../data/dataset-types';
 import { cachePixels, type BadImagePolicy } from '../data/pixel-cache';
-import { OnnxClassifier } from '../evaluate/onnx-classifier';
+import { OnnxClassifier } from '../release/onnx-classifier';
 import type { Logger } from '../train/logger';
 
 /** A published teacher: its folder and what identifies its model.onnx. */

@@ -3,12 +3,12 @@
  * the validation split it held out (which the student adopts, so neither ever trained on the
  * images that judge them), and its answers on the student's training images.
  */
-import { resolve, type ModelMetadata } from '@fer/shared';
+import { ONNX_FILE, resolve, type ModelMetadata } from '@fer/shared';
 import { assertRecordedValidation, CalibrateSourceError, versionSplit } from '../calibration/version-split';
 import type { Sample } from '../data/dataset-types';
 import { cachePixels } from '../data/pixel-cache';
-import type { EnsembleMemberRef } from '../ensemble/ensemble-options';
 import type { ValidationSplitId } from '../ensemble/member-split';
+import type { RegistryModelRef } from '../model-ref';
 import type { TrainOptions } from '../train/train-options';
 import {
   softTargets,
@@ -28,9 +28,9 @@ export interface Teacher extends TeacherVersion {
  * @example const teacher = await resolveTeacher({ registry: 'models', name: 'resnet-small-x3', version: 2 });
  * @throws ModelNotFoundError; EnsembleMemberError for a teacher whose validation split is unknown.
  */
-export async function resolveTeacher(ref: EnsembleMemberRef): Promise<Teacher> {
+export async function resolveTeacher(ref: RegistryModelRef): Promise<Teacher> {
   const entry = await resolve(ref.registry, ref.name, ref.version, { verify: 'sha256' });
-  const onnx = entry.metadata.artifacts.find((a) => a.path === 'model.onnx');
+  const onnx = entry.metadata.artifacts.find((a) => a.path === ONNX_FILE);
   return {
     name: entry.name,
     version: entry.version,

@@ -4,47 +4,34 @@
  * members resolved and sha256-verified -> same preprocessing, family, dataset and validation split
  * checked -> TF.js ensemble built (ensemble-model.ts; with `mirror`, every member also runs on the
  * mirrored input) -> a temperature fitted on the shared validation images and baked in as a
- * power-and-renormalise layer (calibration/) -> tfjs/ + model.onnx -> every member and the ensemble scored through
- * onnxruntime on the shared validation images and the test split -> the ensemble's ONNX checked
- * against its TF.js model and against the (temperature-scaled) mean of the members' ONNX outputs
- * (on the mirrored images too) -> report -> atomic publish with `ensemble` in the metadata.
+ * power-and-renormalise layer (calibration/) -> staged as tfjs/ + model.onnx and checked against
+ * its TF.js model (release/) -> every member and the ensemble scored through onnxruntime on the
+ * shared validation images and the test split -> the ensemble's ONNX checked against the
+ * (temperature-scaled) mean of the members' ONNX outputs (on the mirrored images too) -> report ->
+ * atomic publish with `ensemble` in the metadata (release/).
  */
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import {
   assertCompatibleVersion,
-  CLASSES,
-  NUM_CLASSES,
-  ONNX_FILE,
-  publish,
-  REPORT_DIR,
   resolve,
   TFJS_DIR,
   type EnsembleInfo,
-  type MetadataDraft,
   type ModelMetrics,
   type VersionEntry,
 } from '@fer/shared';
-import { loadLayersModel, saveLayersModel } from '@fer/shared/tfjs';
+import { loadLayersModel } from '@fer/shared/tfjs';
 import { datasetFingerprint } from '../data/fingerprint';
 import { loadDataset, requireSplit } from '../data/load-dataset';
-import { cachePixels, mirrorSet, type PixelSet } from '../data/pixel-cache';
+import { cachePixels } from '../data/pixel-cache';
 import { validationSplit } from '../data/stratified-split';
 import { fitCalibration, type FittedCalibration } from '../calibration/fit-calibration';
-import { logProbabilities, scaledProbabilities } from '../calibration/temperature-fit';
-import { OnnxClassifier } from '../evaluate/onnx-classifier';
-import { writeOnnxModel } from '../export/onnx';
-import { maxAbsDiff, ONNX_PARITY_TOLERANCE, parityBatch } from '../export/parity';
-import { calibrationMetrics } from '../metrics/calibration';
-import { probabilityMetrics } from '../metrics/probability-metrics';
-import { confusionSpec } from '../report/confusion-chart';
-import { calibrationSeries, reliabilitySpec } from '../report/reliability-chart';
-import { writeChart } from '../report/render-chart';
+import { publishVersion, versionMetadata } from '../release/publish-version';
+import { stageVersion, withStagingFolder, type StagedVersion } from '../release/stage-version';
+import { writeTestReport } from '../release/test-report';
 import type { Logger } from '../train/logger';
 import { buildEnsemble } from './ensemble-model';
 import { renderEnsembleReport, type EnsembleMemberFacts } from './ensemble-report';
+import { scoreEnsemble } from './ensemble-scores';
 import type { EnsembleOptions } from './ensemble-options';
 import { EnsembleMemberError, sharedSplit } from './member-split';
 
@@ -85,23 +72,36 @@ function assertSameInputs(members: readonly RegistryEntry[]): void {
   }
 }
 
-interface Scored {
-  probabilities: Float32Array;
-  metrics: ModelMetrics;
-}
+const score = (m: ModelMetrics) => ({ accuracy: m.accuracy, macro_f1: m.macro_f1 });
 
-/** Opens a model file in onnxruntime for `use`, and closes it after. */
-async function withClassifier<T>(
-  onnxFile: string,
-  inputSize: number,
-  use: (classifier: OnnxClassifier) => Promise<T>,
-): Promise<T> {
-  const classifier = await OnnxClassifier.load(onnxFile, inputSize, NUM_CLASSES);
-  try {
-    return await use(classifier);
-  } finally {
-    await classifier.dispose();
-  }
+/** metadata.json's `ensemble` block. */
+function ensembleInfo(
+  members: readonly RegistryEntry[],
+  facts: readonly EnsembleMemberFacts[],
+  validation: ModelMetrics,
+  split: { seed: number; fraction: number },
+  recipe: Pick<EnsembleInfo, 'mirror' | 'dataset'>,
+): EnsembleInfo {
+  return {
+    combine: 'mean-probabilities',
+    mirror: recipe.mirror,
+    validation: {
+      ...score(validation),
+      split_seed: split.seed,
+      fraction: split.fraction,
+      samples: validation.samples,
+    },
+    dataset: recipe.dataset,
+    members: members.map((m, i) => ({
+      name: m.name,
+      version: m.version,
+      config: m.metadata.architecture.config,
+      seed: facts[i].seed,
+      validation: score(facts[i].validation),
+      test: score(facts[i].test),
+      command: facts[i].command,
+    })),
+  };
 }
 
 /**
@@ -141,17 +141,12 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
   const testSet = await cache(requireSplit(dataset, dataset.testSplit));
   log.info({ validation: validationSet.count, test: testSet.count }, 'pixels cached');
 
-  const staging = await mkdtemp(path.join(os.tmpdir(), 'fer-ensemble-'));
-  // mkdtemp makes it owner-only, and publish copies the folder's mode into the version folder.
-  await chmod(staging, 0o755);
-  try {
+  return withStagingFolder('fer-ensemble-', async (staging) => {
     const loaded = await Promise.all(members.map((m) => loadLayersModel(path.join(m.dir, TFJS_DIR))));
     const ensemble = await buildEnsemble(loaded, options.name, { mirror: options.mirror });
     for (const m of loaded) m.dispose();
-    const onnxFile = path.join(staging, ONNX_FILE);
-    let onnx;
-    let tfjsProbabilities: Float32Array;
     let calibration: FittedCalibration | null = null;
+    let staged: StagedVersion;
     try {
       if (options.calibrate) {
         const images = {
@@ -166,170 +161,97 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
           'temperature fitted on the validation images',
         );
       }
-      const served = calibration?.model ?? ensemble;
-      await saveLayersModel(served, path.join(staging, TFJS_DIR));
-      onnx = await writeOnnxModel(served, onnxFile);
-      const batch = parityBatch(testSet, spec);
-      const y = tf.tidy(
-        () =>
-          served.predict(tf.tensor4d(batch.x, [batch.n, spec.input_size, spec.input_size, 3])) as tf.Tensor,
-      );
-      tfjsProbabilities = (await y.data()) as Float32Array;
-      y.dispose();
+      staged = await stageVersion(calibration?.model ?? ensemble, staging, { set: testSet, spec }, log);
     } finally {
       calibration?.model.dispose();
       ensemble.dispose();
     }
 
-    const scoreOn = async (classifier: OnnxClassifier, set: PixelSet, split: string): Promise<Scored> => {
-      const probabilities = await classifier.classifySet(set, spec, options.batchSize);
-      return { probabilities, metrics: probabilityMetrics(probabilities, set.labels, CLASSES, split) };
-    };
-    const mirroredTest = options.mirror ? mirrorSet(testSet) : null;
-    const memberScores: { validation: Scored; test: Scored; mirroredTest: Scored | null }[] = [];
-    for (const m of members) {
-      memberScores.push(
-        await withClassifier(path.join(m.dir, ONNX_FILE), spec.input_size, async (classifier) => ({
-          validation: await scoreOn(classifier, validationSet, 'validation'),
-          test: await scoreOn(classifier, testSet, dataset.testSplit),
-          mirroredTest: mirroredTest ? await scoreOn(classifier, mirroredTest, dataset.testSplit) : null,
-        })),
-      );
-    }
-    const { validation, test, latency } = await withClassifier(
-      onnxFile,
-      spec.input_size,
-      async (classifier) => ({
-        validation: await scoreOn(classifier, validationSet, 'validation'),
-        test: await scoreOn(classifier, testSet, dataset.testSplit),
-        latency: await classifier.latencyMs(),
-      }),
+    const scores = await scoreEnsemble(
+      members.map((m) => m.dir),
+      staged.onnxFile,
+      {
+        spec,
+        validation: validationSet,
+        test: testSet,
+        testSplit: dataset.testSplit,
+        mirror: options.mirror,
+        batchSize: options.batchSize,
+      },
+      calibration?.temperature ?? null,
     );
-
-    // The export must compute what the TF.js model computes, and that must be the members' mean
-    // (raised to 1/T and renormalised when calibrated).
-    const parityMaxDiff = maxAbsDiff(tfjsProbabilities, test.probabilities);
-    const views = memberScores.flatMap((s) => (s.mirroredTest ? [s.test, s.mirroredTest] : [s.test]));
-    const mean = test.probabilities.map(
-      (_, i) => views.reduce((sum, v) => sum + v.probabilities[i], 0) / views.length,
-    );
-    const expected = calibration
-      ? scaledProbabilities(logProbabilities(mean), calibration.temperature, NUM_CLASSES)
-      : mean;
-    const meanMaxDiff = maxAbsDiff(expected, test.probabilities);
-    if (parityMaxDiff > ONNX_PARITY_TOLERANCE || meanMaxDiff > ONNX_PARITY_TOLERANCE) {
-      throw new Error(
-        `the ensemble's ONNX export differs from its TF.js model by ${parityMaxDiff} and from the members' mean by ${meanMaxDiff} (limit ${ONNX_PARITY_TOLERANCE})`,
-      );
-    }
-    log.info({ parityMaxDiff, meanMaxDiff, latencyMs: latency, ...onnx.stats }, 'ONNX export checked');
+    log.info({ meanMaxDiff: scores.meanMaxDiff }, "ensemble checked against its members' mean");
+    const { validation, test } = scores;
 
     const memberFacts: EnsembleMemberFacts[] = members.map((m, i) => ({
       label: label(m),
       config: m.metadata.architecture.config,
       seed: m.metadata.training!.seed,
-      validation: memberScores[i].validation.metrics,
-      test: memberScores[i].test.metrics,
+      validation: scores.members[i].validation.metrics,
+      test: scores.members[i].test.metrics,
       command: m.metadata.training!.command ?? null,
     }));
     const parameters = members.reduce((sum, m) => sum + m.metadata.architecture.parameters, 0);
     const createdAt = new Date().toISOString();
-    const reportDir = path.join(staging, REPORT_DIR);
-    await mkdir(reportDir, { recursive: true });
-    const [confusionChart] = await writeChart(
-      confusionSpec(test.metrics, `${options.name} on ${dataset.testSplit}`),
-      reportDir,
-      'confusion',
-    );
     // The members' mean is the ensemble without its temperature: the test split's "before".
-    const [reliabilityChart] = await writeChart(
-      reliabilitySpec(
-        calibrationSeries(testSet.labels, test.probabilities, calibration ? mean : null, NUM_CLASSES),
-        `${options.name} on ${dataset.testSplit}`,
-      ),
-      reportDir,
-      'reliability',
-    );
-    await writeFile(
-      path.join(reportDir, 'report.md'),
-      renderEnsembleReport({
-        name: options.name,
-        version: null,
-        createdAt,
-        codeRevision: ctx.codeRevision,
-        command: ctx.command,
-        dataset: { root: dataset.root, fingerprint },
-        split,
-        mirror: options.mirror,
-        members: memberFacts,
-        validation: validation.metrics,
-        test: test.metrics,
-        parameters,
-        onnx: {
-          bytes: (await stat(onnxFile)).size,
-          opset: onnx.export.onnx_opset,
-          latencyMsPerImage: latency,
-          parityMaxDiff,
-        },
-        confusionChart,
-        calibration: {
-          info: calibration?.info ?? null,
-          validation: calibration?.validation ?? null,
-          test: {
-            before: calibration ? calibrationMetrics(mean, testSet.labels, CLASSES) : null,
-            after: test.metrics.calibration!,
-          },
-          chart: reliabilityChart,
-        },
-      }),
-    );
-    await writeFile(
-      path.join(reportDir, 'metrics.json'),
-      `${JSON.stringify({ test: test.metrics, validation: validation.metrics }, null, 2)}\n`,
-    );
-
-    const score = (m: ModelMetrics) => ({ accuracy: m.accuracy, macro_f1: m.macro_f1 });
-    const ensembleInfo: EnsembleInfo = {
-      combine: 'mean-probabilities',
-      mirror: options.mirror,
-      validation: {
-        ...score(validation.metrics),
-        split_seed: split.seed,
-        fraction: split.fraction,
-        samples: validation.metrics.samples,
+    const testReport = await writeTestReport(
+      staged.reportDir,
+      options.name,
+      {
+        split: dataset.testSplit,
+        labels: testSet.labels,
+        probabilities: test.probabilities,
+        metrics: test.metrics,
+        before: calibration ? scores.mean : null,
       },
-      dataset: { format: dataset.format, fingerprint },
-      members: members.map((m, i) => ({
-        name: m.name,
-        version: m.version,
-        config: m.metadata.architecture.config,
-        seed: memberFacts[i].seed,
-        validation: score(memberFacts[i].validation),
-        test: score(memberFacts[i].test),
-        command: memberFacts[i].command,
-      })),
-    };
-    const configs = members.map((m) => m.metadata.architecture.config);
-    const metadata: MetadataDraft = {
-      created_at: createdAt,
-      classes: [...CLASSES],
-      preprocessing: spec,
-      architecture: {
-        family: members[0].metadata.architecture.family,
-        config: `ensemble(${configs.join(', ')})`,
-        parameters,
-      },
-      metrics: test.metrics,
-      training: null,
-      export: onnx.export,
-      code_revision: ctx.codeRevision,
-      ensemble: ensembleInfo,
-      ...(calibration ? { calibration: calibration.info } : {}),
-    };
-    const version = await publish({
-      root: options.registry,
+      calibration,
+    );
+    const report = renderEnsembleReport({
       name: options.name,
-      sourceDir: staging,
+      version: null,
+      createdAt,
+      codeRevision: ctx.codeRevision,
+      command: ctx.command,
+      dataset: { root: dataset.root, fingerprint },
+      split,
+      mirror: options.mirror,
+      members: memberFacts,
+      validation: validation.metrics,
+      test: test.metrics,
+      parameters,
+      onnx: staged.onnx,
+      ...testReport,
+    });
+
+    const configs = members.map((m) => m.metadata.architecture.config);
+    const metadata = versionMetadata(
+      {
+        createdAt,
+        spec,
+        metrics: test.metrics,
+        staged,
+        codeRevision: ctx.codeRevision,
+        calibration: calibration?.info ?? null,
+      },
+      {
+        architecture: {
+          family: members[0].metadata.architecture.family,
+          config: `ensemble(${configs.join(', ')})`,
+          parameters,
+        },
+        training: null,
+        ensemble: ensembleInfo(members, memberFacts, validation.metrics, split, {
+          mirror: options.mirror,
+          dataset: { format: dataset.format, fingerprint },
+        }),
+      },
+    );
+    const version = await publishVersion({
+      registry: options.registry,
+      name: options.name,
+      staged,
+      report,
+      metrics: { test: test.metrics, validation: validation.metrics },
       metadata,
     });
     log.info({ name: options.name, version: version.version, dir: version.dir }, 'published');
@@ -341,7 +263,5 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
       test: test.metrics,
       members: memberFacts.map((m) => ({ label: m.label, validation: m.validation, test: m.test })),
     };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
+  });
 }

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseModelRef, type ModelRef } from '../evaluate/model-ref';
+import { parseRegistryModelRef, type RegistryModelRef } from '../model-ref';
 import type { BadImagePolicy } from '../data/pixel-cache';
 import { scratchRegistry } from '../scratch-registry';
 
@@ -26,12 +26,8 @@ export const ENSEMBLE_USAGE = `usage: npm run ensemble -- --member REGISTRY/NAME
   --batch-size N      images per onnxruntime call (64)
   --on-bad-image M    skip | fail (skip)`;
 
-export interface EnsembleMemberRef extends ModelRef {
-  registry: string;
-}
-
 export interface EnsembleOptions {
-  members: EnsembleMemberRef[];
+  members: RegistryModelRef[];
   data: string;
   name: string;
   registry: string;
@@ -44,17 +40,6 @@ export interface EnsembleOptions {
 }
 
 const DEFAULT_BATCH = 64;
-
-/**
- * `models/resnet-small@1` -> registry `models`, model `resnet-small`, version 1.
- *
- * @example parseMemberRef('artifacts/members/resnet-small-s7@1', '/repo') // { registry: '/repo/artifacts/members', name: 'resnet-small-s7', version: 1 }
- */
-export function parseMemberRef(text: string, cwd: string): EnsembleMemberRef {
-  if (!text.includes('/'))
-    throw new Error(`--member "${text}": expected REGISTRY/NAME[@VERSION], e.g. models/resnet-small@1`);
-  return { registry: path.resolve(cwd, path.dirname(text)), ...parseModelRef(path.basename(text)) };
-}
 
 /**
  * Parses `npm run ensemble -- ...` arguments.
@@ -80,7 +65,7 @@ export function parseEnsembleArgs(
     },
     strict: true,
   });
-  const members = (values.member ?? []).map((m) => parseMemberRef(m, paths.cwd));
+  const members = (values.member ?? []).map((m) => parseRegistryModelRef(m, paths.cwd));
   if (members.length < 2) throw new Error(`two or more --member are required\n${ENSEMBLE_USAGE}`);
   if (!values.data) throw new Error(`--data is required\n${ENSEMBLE_USAGE}`);
   if (!values.name) throw new Error(`--name is required\n${ENSEMBLE_USAGE}`);

@@ -18,8 +18,8 @@ import { probabilityMetrics } from '../metrics/probability-metrics';
 import { reliabilitySpec } from '../report/reliability-chart';
 import { writeChart } from '../report/render-chart';
 import type { Logger } from '../train/logger';
-import { parseModelRef } from './model-ref';
-import { OnnxClassifier } from './onnx-classifier';
+import { parseModelRef } from '../model-ref';
+import { OnnxClassifier } from '../release/onnx-classifier';
 
 export interface EvaluateOptions {
   registry: string;

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EvaluateOptions } from './evaluate-job';
-import { parseModelRef } from './model-ref';
+import { parseModelRef } from '../model-ref';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --model NAME[@VERSION] --data DIR [options]
 

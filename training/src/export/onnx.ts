@@ -2,12 +2,20 @@
  * A trained TF.js LayersModel -> an ONNX model (DESIGN §3: `model.onnx`), which the service runs
  * with onnxruntime by default. No TF.js -> ONNX converter exists in JavaScript, so this walks the
  * layer graph and translates each layer (layer-converters.ts) into an NCHW-inside graph with the
- * registry's interface: input `input` float32 NHWC [N,S,S,3] with a dynamic batch N, output
- * `probabilities` [N,classes]. Building the bytes is pure; writing them is the caller's one line.
+ * registry's interface (@fer/shared's onnx-contract.ts): input `input` float32 NHWC [N,S,S,3] with
+ * a dynamic batch N, output `probabilities` [N,classes]. Building the bytes is pure; writing them
+ * is the caller's one line.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import {
+  ONNX_BATCH_DIM,
+  ONNX_DTYPE,
+  ONNX_INPUT_LAYOUT,
+  ONNX_INPUT_NAME,
+  ONNX_OUTPUT_NAME,
+} from '@fer/shared';
 import { planFusions } from './fusion-plan';
 import { LAYER_CONVERTERS, UnsupportedLayerError } from './layer-converters';
 import { type Dim, OnnxGraph } from './onnx-graph';
@@ -22,11 +30,6 @@ export const ONNX_OPSET = 17;
 /** The range of opsets whose semantics the translations rely on (single-axis Softmax from 13). */
 export const MIN_ONNX_OPSET = 13;
 export const MAX_ONNX_OPSET = 21;
-
-export const ONNX_INPUT_NAME = 'input';
-export const ONNX_OUTPUT_NAME = 'probabilities';
-/** The symbolic batch dimension of input and output. */
-export const BATCH_DIM = 'N';
 
 const PRODUCER_NAME = '@fer/training onnx exporter';
 const PRODUCER_VERSION = '1';
@@ -62,7 +65,7 @@ export function exportSource(): string {
 
 function staticShape(shape: readonly (number | null)[], what: string): Dim[] {
   return shape.map((d, i) => {
-    if (i === 0) return BATCH_DIM;
+    if (i === 0) return ONNX_BATCH_DIM;
     if (d === null)
       throw new Error(`the model's ${what} has a dynamic dimension ${i}; only the batch may be dynamic`);
     return d;
@@ -90,8 +93,8 @@ export function exportToOnnx(model: tf.LayersModel, options: OnnxExportOptions =
   }
   const [input] = model.inputs;
   const [output] = model.outputs;
-  if (input.dtype !== 'float32')
-    throw new Error(`the model input is ${input.dtype}, the exporter needs float32`);
+  if (input.dtype !== ONNX_DTYPE)
+    throw new Error(`the model input is ${input.dtype}, the exporter needs ${ONNX_DTYPE}`);
   const inputShape = staticShape(input.shape, 'input');
   const outputShape = staticShape(output.shape, 'output');
 
@@ -137,8 +140,8 @@ export function exportToOnnx(model: tf.LayersModel, options: OnnxExportOptions =
     opset,
     producerName: PRODUCER_NAME,
     producerVersion: PRODUCER_VERSION,
-    docString: `TF.js LayersModel "${model.name}" translated to ONNX; input NHWC float32.`,
-    metadata: { source, tfjs_model_name: model.name, input_layout: 'NHWC' },
+    docString: `TF.js LayersModel "${model.name}" translated to ONNX; input ${ONNX_INPUT_LAYOUT} ${ONNX_DTYPE}.`,
+    metadata: { source, tfjs_model_name: model.name, input_layout: ONNX_INPUT_LAYOUT },
   });
   return {
     bytes,

@@ -8,7 +8,7 @@
 import type * as vl from 'vega-lite';
 import type { ModelMetrics } from '@fer/shared';
 import { pct } from '../metrics/format-metrics';
-import type { EpochRecord } from '../train/epoch-log';
+import type { EpochRecord } from './epoch-log';
 import { confusionSpec } from './confusion-chart';
 import { formatDuration } from './format-duration';
 

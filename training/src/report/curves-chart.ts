@@ -2,7 +2,7 @@
  * The training curves of a run: loss and accuracy per epoch, training vs validation, side by side.
  */
 import type * as vl from 'vega-lite';
-import type { EpochRecord } from '../train/epoch-log';
+import type { EpochRecord } from './epoch-log';
 
 /**
  * A Vega-Lite spec of the curves.

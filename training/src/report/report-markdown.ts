@@ -3,7 +3,7 @@
  * results. A pure function of the run's facts, so the same run always gives the same text.
  */
 import type { ModelMetrics } from '@fer/shared';
-import type { EpochRecord } from '../train/epoch-log';
+import type { EpochRecord } from './epoch-log';
 import { pct } from '../metrics/format-metrics';
 import { calibrationSection, type CalibrationFacts } from './calibration-section';
 import { formatDuration } from './format-duration';

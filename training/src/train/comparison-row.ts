@@ -10,11 +10,10 @@ import path from 'node:path';
 import { METADATA_FILE, ONNX_FILE, REPORT_DIR, type ModelMetadata } from '@fer/shared';
 import { buildBackbone, resolveBackbone } from '../backbones';
 import { countMultiplyAdds } from '../backbones/multiply-adds';
-import { OnnxClassifier } from '../evaluate/onnx-classifier';
+import { OnnxClassifier } from '../release/onnx-classifier';
 import { eceOf, medianEpochSeconds, THROUGHPUT_BATCH_SIZES, type ComparisonRow } from '../report/comparison';
-import type { EpochRecord } from './epoch-log';
+import { EPOCH_LOG_FILE, readEpochLog } from '../report/epoch-log';
 import type { TrainResult } from './train-job';
-import { EPOCH_LOG_FILE } from './train-loop';
 
 export interface ThroughputBudget {
   /** Seconds of timed calls per batch size (at least). */
@@ -23,14 +22,6 @@ export interface ThroughputBudget {
 
 /** Long enough to average over scheduler noise, short next to a training run. */
 export const DEFAULT_THROUGHPUT_BUDGET: ThroughputBudget = { minSeconds: 2 };
-
-async function readHistory(versionDir: string): Promise<EpochRecord[]> {
-  const text = await readFile(path.join(versionDir, REPORT_DIR, EPOCH_LOG_FILE), 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as EpochRecord);
-}
 
 /**
  * Multiply-adds of one image through `backbone` at `inputSize` (built with zero kernels: quick).
@@ -58,7 +49,7 @@ export async function comparisonRowOf(
   const metadata = JSON.parse(await readFile(path.join(result.dir, METADATA_FILE), 'utf8')) as ModelMetadata;
   const metrics = metadata.metrics ?? result.metrics;
   const inputSize = metadata.preprocessing.input_size;
-  const history = await readHistory(result.dir);
+  const history = await readEpochLog(path.join(result.dir, REPORT_DIR, EPOCH_LOG_FILE));
   const classifier = await OnnxClassifier.load(
     path.join(result.dir, ONNX_FILE),
     inputSize,

@@ -17,11 +17,11 @@ import { classWeights, epochOrder, type ClassBalanceMode } from '../data/class-b
 import type { PixelSet } from '../data/pixel-cache';
 import { Rng } from '../data/rng';
 import { argmaxRows, classificationMetrics } from '../metrics/classification';
+import { appendEpoch, EPOCH_LOG_FILE, writeEpochLog, type EpochRecord } from '../report/epoch-log';
 import type { DistillationOptions } from '../distill/distillation-loss';
 import { AdamW, type AdamWConfig } from './adamw';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { INITIAL_EARLY_STOPPING, observeEpoch, type EarlyStoppingState } from './early-stopping';
-import { appendEpoch, writeEpochLog, type EpochRecord } from './epoch-log';
 import type { Logger } from './logger';
 import { oneCycleAt, oneCycleConfig } from './one-cycle';
 import { meanCrossEntropy, predictSet } from './predict';
@@ -96,7 +96,6 @@ export interface LoopInput {
 
 export const CHECKPOINT_DIR = 'checkpoint';
 export const BEST_DIR = 'best';
-export const EPOCH_LOG_FILE = 'epochs.jsonl';
 
 export class TrainingAbortedError extends Error {
   constructor(completedEpochs: number) {

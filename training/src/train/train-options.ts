@@ -11,7 +11,7 @@ import { CLASS_BALANCE_MODES, type ClassBalanceMode } from '../data/class-balanc
 import type { BadImagePolicy } from '../data/pixel-cache';
 import { parsePretrainedArgs } from './pretrained-weights';
 import { scratchRegistry } from '../scratch-registry';
-import { parseMemberRef, type EnsembleMemberRef } from '../ensemble/ensemble-options';
+import { parseRegistryModelRef, type RegistryModelRef } from '../model-ref';
 
 /** `--backbone all`: the two backbones of the comparative study. */
 export const STUDY_BACKBONES = ['resnet152', 'densenet161'] as const;
@@ -49,7 +49,7 @@ export interface TrainOptions {
   /** Fit a temperature on the validation split and bake it into the published graph. */
   calibrate: boolean;
   /** Distil this published model: learn its softened answers too, on its validation split. */
-  teacher: EnsembleMemberRef | null;
+  teacher: RegistryModelRef | null;
   /** Softening temperature of the teacher's answers and the student's logits. */
   distillTemperature: number;
   /** Weight of the teacher's answers in the loss (the hard labels get 1 - alpha). */
@@ -319,7 +319,7 @@ export function parseTrainArgs(
     classBalance,
     augment: !values['no-augment'],
     calibrate: !values['no-calibrate'],
-    teacher: values.teacher ? parseMemberRef(values.teacher, paths.cwd) : null,
+    teacher: values.teacher ? parseRegistryModelRef(values.teacher, paths.cwd) : null,
     distillTemperature: number(
       values['distill-temperature'],
       '--distill-temperature',

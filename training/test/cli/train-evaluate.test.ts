@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLASSES, readVersion, type ModelMetrics } from '@fer/shared';
-import type { EpochRecord } from '../../src/train/epoch-log';
+import type { EpochRecord } from '../../src/report/epoch-log';
 import type { EvaluationResult } from '../../src/evaluate/evaluate-job';
 import { writeKaggleDataset } from '../helpers/synthetic-dataset';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseEvaluateArgs } from '../../src/evaluate/evaluate-options';
-import { parseModelRef } from '../../src/evaluate/model-ref';
+import { parseModelRef } from '../../src/model-ref';
 
 const paths = { cwd: '/work', repoRoot: '/repo' };
 

@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { PixelSet } from '../../src/data/pixel-cache';
 import { Rng } from '../../src/data/rng';
 
 export const SIDE = 48;
@@ -104,4 +105,19 @@ export async function writeClassFolders(
       }
     }),
   );
+}
+
+/**
+ * `count` images of seeded noise at `size` px, labels cycling through the classes: pixels for
+ * code that needs a decoded set but not a dataset on disk.
+ */
+export function noisePixelSet(count: number, size: number, seed = 7): PixelSet {
+  const rng = Rng.derive(seed, 'noise-pixels');
+  return {
+    size,
+    count,
+    pixels: Uint8Array.from({ length: count * size * size }, () => rng.int(256)),
+    labels: Int32Array.from({ length: count }, (_, i) => i % KAGGLE_FOLDERS.length),
+    ids: Array.from({ length: count }, (_, i) => `noise-${i}`),
+  };
 }

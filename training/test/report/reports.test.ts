@@ -17,7 +17,7 @@ import { curvesSpec } from '../../src/report/curves-chart';
 import { calibrationSeries, reliabilitySpec } from '../../src/report/reliability-chart';
 import { renderSvg, writeChart } from '../../src/report/render-chart';
 import { renderReport, type RunFacts } from '../../src/report/report-markdown';
-import type { EpochRecord } from '../../src/train/epoch-log';
+import type { EpochRecord } from '../../src/report/epoch-log';
 
 const history: EpochRecord[] = [1, 2, 3].map((epoch) => ({
   epoch,

@@ -10,11 +10,10 @@ import type { Sample } from '../../src/data/dataset-types';
 import { cachePixels, type PixelSet } from '../../src/data/pixel-cache';
 import { Rng } from '../../src/data/rng';
 import { DEFAULT_ADAMW } from '../../src/train/adamw';
-import type { EpochRecord } from '../../src/train/epoch-log';
+import { EPOCH_LOG_FILE, type EpochRecord } from '../../src/report/epoch-log';
 import { silentLogger } from '../../src/train/logger';
 import { NO_PROGRESS, type ProgressFactory } from '../../src/train/progress';
 import {
-  EPOCH_LOG_FILE,
   loadBestWeights,
   trainLoop,
   TrainingAbortedError,

@@ -8,13 +8,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ONNX_FILE, type ModelMetadata } from '@fer/shared';
+import { ONNX_FILE, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, type ModelMetadata } from '@fer/shared';
 import { checkBatch, modelShape, type ModelShape } from './input-shape';
 import type { InferenceRuntime, RuntimeOptions } from './types';
 
-/** The graph's tensor names, the registry's model.onnx contract (DESIGN §3). */
-export const ONNX_INPUT = 'input';
-export const ONNX_OUTPUT = 'probabilities';
+/** The graph's tensor names: the registry's model.onnx contract (DESIGN §3), defined in @fer/shared. */
+export const ONNX_INPUT = ONNX_INPUT_NAME;
+export const ONNX_OUTPUT = ONNX_OUTPUT_NAME;
 
 /** Session options for `options`: all graph optimizations, one batch at a time on every core. */
 export function onnxSessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {

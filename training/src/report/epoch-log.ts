@@ -1,8 +1,12 @@
 /**
  * The per-epoch record of a run, appended as one JSON line per epoch (`epochs.jsonl`) so a run
- * can be followed with `tail -f` and plotted afterwards; the same records drive the report.
+ * can be followed with `tail -f` and plotted afterwards; the same records drive the report. The
+ * training loop writes it in the run folder, a version keeps a copy in its report/.
  */
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+
+/** The log's name, in a run folder and in a version's report/. */
+export const EPOCH_LOG_FILE = 'epochs.jsonl';
 
 export interface EpochRecord {
   epoch: number;
@@ -34,4 +38,17 @@ export async function appendEpoch(file: string, record: EpochRecord): Promise<vo
 /** Rewrites the log with exactly `records` (a resumed run drops epochs after its checkpoint). */
 export async function writeEpochLog(file: string, records: readonly EpochRecord[]): Promise<void> {
   await writeFile(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/**
+ * The records of a log; none when the file is missing (a version published without one).
+ *
+ * @example const history = await readEpochLog(path.join(versionDir, REPORT_DIR, EPOCH_LOG_FILE));
+ */
+export async function readEpochLog(file: string): Promise<EpochRecord[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as EpochRecord);
 }

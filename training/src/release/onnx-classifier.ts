@@ -1,11 +1,12 @@
 /**
  * A published model's `model.onnx` run with onnxruntime-node on the CPU, the way the service's
- * default runtime runs it: NHWC float32 [n, S, S, 3] in, [n, classes] probabilities out.
- * Training may not import the service, so evaluation holds its own thin copy of that call.
+ * default runtime runs it: NHWC float32 [n, S, S, 3] in, [n, classes] probabilities out (the
+ * registry's ONNX contract, from @fer/shared). Training may not import the service, so it holds
+ * its own thin copy of that call.
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import type { PreprocessSpec } from '@fer/shared';
+import { ONNX_DTYPE, ONNX_OUTPUT_NAME, type PreprocessSpec } from '@fer/shared';
 import { batchRanges, buildBatch } from '../data/batches';
 import type { PixelSet } from '../data/pixel-cache';
 
@@ -49,9 +50,9 @@ export class OnnxClassifier {
     const s = this.inputSize;
     if (input.length !== n * s * s * 3)
       throw new RangeError(`expected ${n}x${s}x${s}x3 floats, got ${input.length}`);
-    const feeds = { [this.session.inputNames[0]]: new ort.Tensor('float32', input, [n, s, s, 3]) };
-    const outputName = this.session.outputNames.includes('probabilities')
-      ? 'probabilities'
+    const feeds = { [this.session.inputNames[0]]: new ort.Tensor(ONNX_DTYPE, input, [n, s, s, 3]) };
+    const outputName = this.session.outputNames.includes(ONNX_OUTPUT_NAME)
+      ? ONNX_OUTPUT_NAME
       : this.session.outputNames[0];
     const result = await this.session.run(feeds);
     const out = result[outputName];
@@ -128,5 +129,24 @@ export class OnnxClassifier {
 
   async dispose(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * Opens `file` for `use` and closes it afterwards, whatever `use` does.
+ *
+ * @example const probs = await withOnnxClassifier(file, 64, 6, (c) => c.classifySet(set, spec, 64));
+ */
+export async function withOnnxClassifier<T>(
+  file: string,
+  inputSize: number,
+  numClasses: number,
+  use: (classifier: OnnxClassifier) => Promise<T>,
+): Promise<T> {
+  const classifier = await OnnxClassifier.load(file, inputSize, numClasses);
+  try {
+    return await use(classifier);
+  } finally {
+    await classifier.dispose();
   }
 }

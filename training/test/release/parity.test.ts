@@ -1,5 +1,5 @@
 import { defaultPreprocessSpec } from '@fer/shared';
-import { maxAbsDiff, PARITY_IMAGES, parityBatch } from '../../src/export/parity';
+import { maxAbsDiff, PARITY_IMAGES, parityBatch } from '../../src/release/parity';
 
 describe('maxAbsDiff', () => {
   it('compares a with the first rows of b', () => {
