@@ -321,15 +321,24 @@ export class ModelManager {
     return { name, version, status, error, metadata, loadMs };
   }
 
-  private async scanOnce(): Promise<void> {
+  /**
+   * Throws while versions are loaded and the registry root cannot be read. listModels reads a
+   * missing root as an empty registry, which would unload every version; a registry that vanishes
+   * while versions serve is far likelier an unmounted or moved volume than the removal of every
+   * model: keep serving what is loaded until it is back.
+   */
+  private async assertRegistryReadable(): Promise<void> {
     const problem = this.records.size > 0 ? await directoryProblem(this.options.root) : null;
-    if (problem !== null) {
-      // listModels reads a missing root as an empty registry, which would unload every version.
-      // A registry that vanishes while versions serve is far likelier an unmounted or moved volume
-      // than the removal of every model: keep serving what is loaded until it is back.
-      throw new Error(`${problem}: the registry directory cannot be read; serving what is loaded`);
-    }
+    if (problem !== null) throw new Error(`${problem}: the registry directory cannot be read; serving what is loaded`);
+  }
+
+  private async scanOnce(): Promise<void> {
+    await this.assertRegistryReadable();
     const models = await listModels(this.options.root, { verify: 'size' });
+    // The root can go between the check above and the listing's reads of model folders, which then
+    // read as removed (seen under load in the fault tests): a listing is only trusted if the root
+    // is still there after it.
+    await this.assertRegistryReadable();
     const seen = new Set<string>();
     const toLoad: Extract<VersionEntry, { status: 'ready' }>[] = [];
     for (const model of models) {
