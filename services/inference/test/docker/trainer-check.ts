@@ -86,6 +86,9 @@ export async function trainInContainer(
       '--seed',
       '7',
       '--no-progress',
+      // Into the mounted registry (the job's default is the scratch registry under artifacts/).
+      '--registry',
+      'models',
     ],
     { env, timeoutMs: TRAIN_TIMEOUT_MS },
   );
