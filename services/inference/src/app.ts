@@ -2,14 +2,13 @@
  * `buildApp(options)`: the whole service as a Fastify instance, without listening. server.ts (the
  * process) and the tests (over a temporary registry) both build it here, so the tests run exactly
  * the production wiring. Plugins go in a fixed order: external @fastify/* plugins, then our
- * services (metrics, auth, request bodies, lifecycle, model manager, batcher, decode gate, detector),
+ * services (error handler, metrics, auth, request bodies, lifecycle, model manager, batcher, decode gate, detector),
  * then the routes.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { clientErrorHandler, frameworkErrors, requireHostHeader } from './client-errors';
 import type { Config, TrustProxy } from './config';
-import { errorBody, toHttpError } from './errors';
 import { registerCors } from './plugins/external/cors';
 import { registerHelmet } from './plugins/external/helmet';
 import { registerRateLimit } from './plugins/external/rate-limit';
@@ -18,6 +17,7 @@ import authPlugin from './plugins/app/auth';
 import batcherPlugin from './plugins/app/batcher';
 import decodeGatePlugin from './plugins/app/decode-gate';
 import detectorPlugin from './plugins/app/detector';
+import errorHandlerPlugin from './plugins/app/error-handler';
 import lifecyclePlugin from './plugins/app/lifecycle';
 import metricsPlugin from './plugins/app/metrics';
 import modelManagerPlugin from './plugins/app/model-manager';
@@ -106,18 +106,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const http = toHttpError(error, request.id);
-    if (http.unexpected) request.log.error({ err: error }, 'request failed');
-    else if (http.statusCode >= 500)
-      request.log.warn({ code: http.code, reason: http.message }, 'request not served');
-    reply.code(http.statusCode).headers(http.headers).send(errorBody(http.code, http.message));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send(errorBody('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`));
-  });
+  // Every error, from any hook or route, is answered through one mapping (http-errors.ts).
+  await app.register(errorHandlerPlugin);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -6,13 +6,12 @@ import {
   UnsupportedMediaTypeError,
 } from '@fer/shared';
 import {
-  errorBody,
   InferenceFailedError,
   OverloadedError,
   PayloadTooLargeError,
   RequestTimeoutError,
-  toHttpError,
 } from '../src/errors';
+import { errorBody, toHttpError } from '../src/http-errors';
 
 describe('toHttpError', () => {
   test.each([
