@@ -22,6 +22,7 @@ import lifecyclePlugin from './plugins/app/lifecycle';
 import metricsPlugin from './plugins/app/metrics';
 import modelManagerPlugin from './plugins/app/model-manager';
 import requestBodiesPlugin from './plugins/app/request-bodies';
+import zodSchemasPlugin from './plugins/app/zod-schemas';
 import healthRoutes from './routes/health';
 import metricsRoutes from './routes/metrics';
 import modelRoutes from './routes/models';
@@ -108,6 +109,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Every error, from any hook or route, is answered through one mapping (http-errors.ts).
   await app.register(errorHandlerPlugin);
+  // Routes declare their querystring and response schemas with zod.
+  await app.register(zodSchemasPlugin);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

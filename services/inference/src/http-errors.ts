@@ -5,7 +5,9 @@
  * client-errors.ts) calls `toHttpError`, and nothing else decides statuses.
  */
 import { FerError, type FerErrorCode } from '@fer/shared';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ClientGoneError, ServiceError, type ErrorCode } from './errors';
+import { describeIssues } from './validation-messages';
 
 /** The HTTP status each of the API's error codes is answered with. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -105,6 +107,23 @@ export function toHttpError(error: unknown, requestId: string): HttpError {
     if (statusCode < 500) {
       return { statusCode, code, message: error.message, headers: {}, unexpected: false };
     }
+  }
+  // A route's zod schema refused a request part: the same 400 and wording as any refused query.
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const part = (error as { validationContext?: string }).validationContext ?? 'request';
+    const issues = error.validation.map((entry) => ({
+      code: entry.keyword,
+      path: entry.instancePath.split('/').filter((segment) => segment !== ''),
+      message: entry.message ?? 'is invalid',
+      keys: (entry.params as { keys?: string[] }).keys,
+    }));
+    return {
+      statusCode: HTTP_STATUS.INVALID_REQUEST,
+      code: 'INVALID_REQUEST',
+      message: describeIssues(part, issues),
+      headers: {},
+      unexpected: false,
+    };
   }
   const known = error as { code?: unknown; statusCode?: unknown; message?: unknown };
   const framework = typeof known.code === 'string' ? FRAMEWORK_ERRORS[known.code] : undefined;
