@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { BACKEND_NAMES, METADATA_FILE, type BackendName, type ModelMetadata } from '@fer/shared';
 import {
-  createRuntime,
+  createInProcessRuntime,
   RUNTIME_KINDS,
   type InferenceRuntime,
   type RuntimeKind,
@@ -179,7 +179,7 @@ async function benchModel(model: string, dir: string, s: Settings): Promise<Meas
   const out: Measurement[] = [];
   try {
     for (const kind of s.runtimes) {
-      const runtime = createRuntime(kind, {
+      const runtime = createInProcessRuntime(kind, {
         device: 'cpu',
         threads: s.threads,
         tfjsBackend: s.tfjsBackend,
