@@ -9,7 +9,7 @@ import { cp, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { spawnServer, type ServerProcess } from '../../../services/inference/scripts/server-process';
+import { spawnServer, type ServerProcess } from '../../../services/inference/tools/server-process';
 import { faceCrop } from '../../../services/inference/test/helpers/images';
 import { FerApiError, FerClient } from '../src';
 

@@ -1,15 +1,14 @@
 /**
  * `buildApp(options)`: the whole service as a Fastify instance, without listening. server.ts (the
  * process) and the tests (over a temporary registry) both build it here, so the tests run exactly
- * the production wiring. Plugins go in a fixed order: external @fastify/* plugins, then our
- * services (metrics, auth, request bodies, lifecycle, model manager, batcher, decode gate, detector),
+ * the wiring the process runs (with the same threaded runtime host, unless a test injects faults). Plugins go in a fixed order: external @fastify/* plugins, then our
+ * services (error handler, metrics, auth, request bodies, lifecycle, model manager, batcher, decode gate, detector),
  * then the routes.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { clientErrorHandler, frameworkErrors, requireHostHeader } from './client-errors';
 import type { Config, TrustProxy } from './config';
-import { errorBody, toHttpError } from './errors';
 import { registerCors } from './plugins/external/cors';
 import { registerHelmet } from './plugins/external/helmet';
 import { registerRateLimit } from './plugins/external/rate-limit';
@@ -18,10 +17,12 @@ import authPlugin from './plugins/app/auth';
 import batcherPlugin from './plugins/app/batcher';
 import decodeGatePlugin from './plugins/app/decode-gate';
 import detectorPlugin from './plugins/app/detector';
+import errorHandlerPlugin from './plugins/app/error-handler';
 import lifecyclePlugin from './plugins/app/lifecycle';
 import metricsPlugin from './plugins/app/metrics';
-import modelManagerPlugin from './plugins/app/model-manager';
+import modelsPlugin from './plugins/app/models';
 import requestBodiesPlugin from './plugins/app/request-bodies';
+import zodSchemasPlugin from './plugins/app/zod-schemas';
 import healthRoutes from './routes/health';
 import metricsRoutes from './routes/metrics';
 import modelRoutes from './routes/models';
@@ -35,7 +36,10 @@ import { serializeRequest } from './security/redact-url';
 
 export interface AppOptions {
   config: Config;
-  /** Makes the InferenceRuntime of each loaded version (production: the runtime module's factory). */
+  /**
+   * Makes the InferenceRuntime of each loaded version: server.ts passes runtime-host's
+   * `createThreadedRuntime` (each version in its own worker thread).
+   */
   runtimeFactory: RuntimeFactory;
   /** Fastify logger options; false (the default) logs nothing, as tests want. */
   logger?: FastifyServerOptions['logger'];
@@ -72,7 +76,7 @@ export const REDACTED_HEADERS = ['*.headers["x-api-key"]', '*.headers.authorizat
 /**
  * Builds the service. Call `ready()` (or `listen()`) to start loading models and the detector.
  *
- * @example const app = await buildApp({ config: loadConfig(process.env), runtimeFactory: createRuntime });
+ * @example const app = await buildApp({ config: loadConfig(process.env), runtimeFactory: createThreadedRuntime });
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -106,18 +110,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const http = toHttpError(error, request.id);
-    if (http.unexpected) request.log.error({ err: error }, 'request failed');
-    else if (http.statusCode >= 500)
-      request.log.warn({ code: http.code, reason: http.message }, 'request not served');
-    reply.code(http.statusCode).headers(http.headers).send(errorBody(http.code, http.message));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send(errorBody('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`));
-  });
+  // Every error, from any hook or route, is answered through one mapping (http-errors.ts).
+  await app.register(errorHandlerPlugin);
+  // Routes declare their querystring and response schemas with zod.
+  await app.register(zodSchemasPlugin);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -140,7 +136,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(authPlugin, { keys: apiKeys });
   await app.register(requestBodiesPlugin, { maxBodyBytes: config.limits.maxBodyBytes });
   await app.register(lifecyclePlugin);
-  await app.register(modelManagerPlugin, { config, runtimeFactory: options.runtimeFactory });
+  await app.register(modelsPlugin, { config, runtimeFactory: options.runtimeFactory });
   await app.register(batcherPlugin, { policy: config.batching });
   await app.register(decodeGatePlugin, { config });
   await app.register(detectorPlugin, { config });

@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, InvalidRequestError, toHttpError, type ErrorCode } from './errors';
+import { InvalidRequestError, type ErrorCode } from './errors';
+import { errorBody, toHttpError } from './http-errors';
 
 interface ParserAnswer {
   status: string;

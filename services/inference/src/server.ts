@@ -1,6 +1,7 @@
 /**
  * The process entry point of `npm start`: reads the configuration (stopping at once with the names
- * of bad variables), builds the app with the production runtime factory, listens, and on
+ * of bad variables), builds the app with the threaded runtime host (runtime-host/: each model version's
+ * runtime in its own worker thread), listens, and on
  * SIGTERM/SIGINT drains (readiness 503, no new work, queued and running batches finish, new
  * connections refused, open ones closed once their clients got a last answer) within
  * DRAIN_TIMEOUT_MS before exiting.

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { listenFailureMessage } from '../src/listen-failure';
-import { spawnServer, type ServerProcess } from '../scripts/server-process';
+import { spawnServer, type ServerProcess } from '../tools/server-process';
 import { faceCrop } from './helpers/images';
 import { checkResponse } from './helpers/openapi';
 import { READY_TIMEOUT_MS, waitUntil } from './helpers/service';

@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { listModels, ModelNotFoundError, type ModelMetadata, type VersionEntry } from '@fer/shared';
 import type { InferenceRuntime } from '../runtime/types';
-import { NotReadyError, ServiceError } from '../errors';
+import { ModelUnavailableError, NotReadyError } from '../errors';
 import { RegistryWatcher } from './registry-watcher';
 import {
   pickVersion,
@@ -250,9 +250,7 @@ export class ModelManager {
           `Model "${modelName}"${version === undefined ? '' : ` version ${version}`} is still loading`,
         );
       case 'unavailable':
-        throw new ServiceError(
-          'MODEL_NOT_FOUND',
-          404,
+        throw new ModelUnavailableError(
           `Model "${modelName}"${version === undefined ? '' : ` version ${version}`} ${pick.reason}`,
         );
       case 'absent':

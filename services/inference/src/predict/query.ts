@@ -3,6 +3,7 @@
  * so a typo ("face=largest") is a clear 400 instead of a silently ignored option.
  */
 import { z } from 'zod';
+import { describeIssues } from '../validation-messages';
 
 const positiveInt = (max: number) =>
   z
@@ -36,10 +37,5 @@ export function parsePredictQuery(
 ): { ok: true; query: PredictQuery } | { ok: false; message: string } {
   const parsed = predictQuerySchema.safeParse(raw ?? {});
   if (parsed.success) return { ok: true, query: parsed.data };
-  const problems = parsed.error.issues.map((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? `unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`
-      : `${issue.path.join('.')}: ${issue.message}`,
-  );
-  return { ok: false, message: `Invalid query: ${problems.join('; ')}` };
+  return { ok: false, message: describeIssues('querystring', parsed.error.issues) };
 }

@@ -6,12 +6,19 @@
  * 200 must never precede a 503 to a plain request.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotReadyError } from '../errors';
+import { livenessSchema, readinessSchema } from './response-schemas';
 
-export default async function healthRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/healthz', { config: { public: true, rateLimit: false } }, async () => ({ status: 'ok' }));
+const probe = { public: true, rateLimit: false };
 
-  app.get('/readyz', { config: { public: true, rateLimit: false } }, async () => {
+export default async function healthRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get('/healthz', { config: probe, schema: { response: { 200: livenessSchema } } }, async () => ({
+    status: 'ok' as const,
+  }));
+
+  app.get('/readyz', { config: probe, schema: { response: { 200: readinessSchema } } }, async () => {
     if (app.lifecycle.draining) throw new NotReadyError('The service is shutting down');
     const serving = app.models.defaultStatus();
     if (serving.starting) throw new NotReadyError('The model versions found at start-up are still loading');
@@ -19,7 +26,7 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
       throw new NotReadyError('No model version is loaded: requests without a model cannot be served');
     if (app.detector.state !== 'ready') throw new NotReadyError(`The face detector is ${app.detector.state}`);
     return {
-      status: 'ready',
+      status: 'ready' as const,
       models_ready: app.models.readyCount,
       detector: app.detector.state,
       default_model: { name: serving.model, version: serving.version },

@@ -3,9 +3,12 @@
  * is loaded, the default, each version's test metrics, and a version's full metadata.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ModelMetadata } from '@fer/shared';
 import { InvalidRequestError } from '../errors';
 import type { VersionView } from '../models/model-manager';
+import { modelListSchema, versionDetailSchema } from './response-schemas';
 
 const VERSION_PARAM = /^[1-9][0-9]{0,8}$/;
 
@@ -30,8 +33,12 @@ function summary(view: VersionView, defaultVersion: number | null) {
   };
 }
 
-export default async function modelRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/models', async () => {
+/** Both segments arrive as strings; the version's form is checked with its own message below. */
+const versionParams = z.object({ name: z.string(), version: z.string() });
+
+export default async function modelRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get('/models', { schema: { response: { 200: modelListSchema } } }, async () => {
     const models = app.models.list();
     const { failover } = app.models.defaultStatus();
     return {
@@ -45,8 +52,9 @@ export default async function modelRoutes(app: FastifyInstance): Promise<void> {
     };
   });
 
-  app.get<{ Params: { name: string; version: string } }>(
+  app.get(
     '/models/:name/versions/:version',
+    { schema: { params: versionParams, response: { 200: versionDetailSchema } } },
     async (request) => {
       const { name, version } = request.params;
       if (!VERSION_PARAM.test(version))

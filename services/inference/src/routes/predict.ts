@@ -4,19 +4,21 @@
  * deadline and client-disconnect signal, then the pipeline in predict/predict-image.ts.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
 import { ClientGoneError, InvalidRequestError, RequestTimeoutError, VersionUnloadedError } from '../errors';
 import type { LoadedVersion } from '../models/model-manager';
 import { SUPPORTED_MEDIA_TYPES } from '../predict/media-type';
 import { predictImage } from '../predict/predict-image';
-import { parsePredictQuery, type PredictQuery } from '../predict/query';
+import { parsePredictQuery, predictQuerySchema } from '../predict/query';
 import { readMultipartImage } from '../predict/read-multipart';
 import { readUpload } from '../predict/read-upload';
+import { predictResponseSchema } from './response-schemas';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The /predict query and the version it resolved to, set before the body is read. */
-    predictTarget: { query: PredictQuery; version: LoadedVersion } | null;
+    /** The version a /predict query resolved to, set before the body is read. */
+    predictTarget: { version: LoadedVersion } | null;
   }
 }
 
@@ -54,21 +56,27 @@ export default async function predictRoutes(
   });
   app.decorateRequest('predictTarget', null);
 
-  // Before the body is read: a bad query or an unknown model costs no upload.
+  // Before the body is read: a bad query or an unknown model costs no upload. Fastify validates
+  // the querystring schema only after the body is parsed, so this hook checks the same zod
+  // schema (and words its refusal the same way) first.
   const resolveTarget = async (request: FastifyRequest) => {
     const parsed = parsePredictQuery(request.query);
     if (!parsed.ok) throw new InvalidRequestError(parsed.message);
     const version = app.models.get(parsed.query.model, parsed.query.version);
     request.modelLabel = `${version.name}@${version.version}`;
-    request.predictTarget = { query: parsed.query, version };
+    request.predictTarget = { version };
   };
 
-  app.post(
+  app.withTypeProvider<ZodTypeProvider>().post(
     '/predict',
-    { bodyLimit: limits.maxBodyBytes, preParsing: resolveTarget },
+    {
+      bodyLimit: limits.maxBodyBytes,
+      preParsing: resolveTarget,
+      schema: { querystring: predictQuerySchema, response: { 200: predictResponseSchema } },
+    },
     async (request, reply) => {
       if (request.predictTarget === null) throw new Error('the predict target was not resolved');
-      const query = request.predictTarget.query;
+      const query = request.query;
       let version = request.predictTarget.version;
 
       // One signal for everything the request started: its deadline, a client that went away, or

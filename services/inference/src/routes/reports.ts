@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { isValidModelName, ModelNotFoundError, REPORT_DIR, versionDir } from '@fer/shared';
 import type { Config } from '../config';
-import { InvalidRequestError, ServiceError } from '../errors';
+import { InvalidRequestError, NotFoundError } from '../errors';
 import { REPORT_SECURITY_HEADERS, reportContentType } from './report-files';
 
 const VERSION_PARAM = /^[1-9][0-9]{0,8}$/;
@@ -22,9 +22,9 @@ export interface ReportRouteOptions {
   config: Config;
 }
 
-class ReportFileNotFoundError extends ServiceError {
+class ReportFileNotFoundError extends NotFoundError {
   constructor(name: string, version: number, file: string) {
-    super('NOT_FOUND', 404, `Version ${version} of "${name}" has no report file "${file}"`);
+    super(`Version ${version} of "${name}" has no report file "${file}"`);
   }
 }
 

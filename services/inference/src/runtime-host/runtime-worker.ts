@@ -5,13 +5,13 @@
  * parsing and preprocessing for the whole batch; here it does not. Started by threaded-runtime.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createRuntime } from '../runtime/factory';
+import { createInProcessRuntime } from '../runtime/in-process';
 import type { HostRequest, RuntimeWorkerData, WorkerReply } from './protocol';
 
 const { kind, options } = workerData as RuntimeWorkerData;
 const port = parentPort;
 if (!port) throw new Error('runtime-worker.ts must run in a worker thread');
-const runtime = createRuntime(kind, options);
+const runtime = createInProcessRuntime(kind, options);
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);

@@ -1,5 +1,5 @@
 /**
- * The production runtime factory: every model version's InferenceRuntime lives in its own worker
+ * The runtime factory the service runs with (server.ts, and the tests' apps): every model version's InferenceRuntime lives in its own worker
  * thread (see runtime-worker.ts), behind the same InferenceRuntime interface. The event loop keeps
  * parsing requests and preprocessing the next batch while a batch computes. A worker that dies is
  * replaced (and the model reloaded) on the next batch; only the batch it was running fails.

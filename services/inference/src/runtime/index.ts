@@ -1,6 +1,6 @@
-/** The engines that run a model version: the InferenceRuntime contract, its two implementations, the factory. */
+/** The engines that run a model version: the InferenceRuntime contract, its two implementations, the in-process factory. */
 export * from './types';
-export { createRuntime } from './factory';
+export { createInProcessRuntime } from './in-process';
 export { checkBatch, InvalidBatchError, modelShape, type ModelShape } from './input-shape';
 export { OnnxRuntime, onnxSessionOptions } from './onnx';
 export { TfjsRuntime } from './tfjs';

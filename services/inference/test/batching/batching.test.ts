@@ -6,7 +6,7 @@
 import { createThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
 import { faultInjecting } from '../helpers/fault-injection';
 import { faceCrop } from '../helpers/images';
-import { metricValue } from '../../scripts/bench/prometheus-text';
+import { metricValue } from '../../tools/prometheus-text';
 import { READY_TIMEOUT_MS, startService, waitUntil, type TestService } from '../helpers/service';
 
 const SETUP_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;

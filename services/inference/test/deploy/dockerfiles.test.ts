@@ -417,7 +417,7 @@ describe('docker/balancer.Dockerfile and docker/haproxy.cfg', () => {
 });
 
 describe('.dockerignore', () => {
-  it('keeps local installs, registries, artifacts, secrets and tests out of every build context', () => {
+  it('keeps local installs, registries, artifacts, secrets, tests and tools out of every build context', () => {
     const samples = [
       'node_modules/sharp/package.json',
       'services/inference/node_modules/ajv/package.json',
@@ -429,6 +429,7 @@ describe('.dockerignore', () => {
       '.git/HEAD',
       'services/inference/test/server.test.ts',
       'training/test/train.test.ts',
+      'services/inference/tools/bench/service.ts',
     ];
     expect([...buildContext(samples)]).toEqual([]);
   });

@@ -13,7 +13,7 @@ import { DetectorPool, type DetectionResult } from '../../src/faces/detector-poo
 import type { RawDetection } from '../../src/faces/detector-protocol';
 import { OverloadedError } from '../../src/errors';
 import { detectorSettings, FACE_API_MODEL_DIR } from '../../src/plugins/app/detector';
-import { shuffledIndices } from '../helpers/answer-key';
+import { shuffledIndices } from '../../tools/answer-key';
 import { HAVE_PHOTOS, PHOTOS_DIR } from '../helpers/images';
 
 const START_TIMEOUT_MS = 120_000;

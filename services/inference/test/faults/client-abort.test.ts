@@ -7,9 +7,9 @@
  *     it costs compute (counted as cancelled), and the requests batched with it get their answers.
  */
 import net from 'node:net';
-import { metricValue } from '../../scripts/bench/prometheus-text';
+import { metricValue } from '../../tools/prometheus-text';
 import { createThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
-import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
+import { answerKey, distinctImages, type AnswerKey } from '../../tools/answer-key';
 import { faultInjecting, type FaultInjection } from '../helpers/fault-injection';
 import { READY_TIMEOUT_MS, startService, waitUntil, type TestService } from '../helpers/service';
 import { describeOutcomes, Traffic, wrongOutcomes } from './traffic';

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
-import { answerKey, shuffledIndices, type AnswerKey } from '../helpers/answer-key';
+import { answerKey, shuffledIndices, type AnswerKey } from '../../tools/answer-key';
 import { HAVE_PHOTOS, PHOTOS_DIR } from '../helpers/images';
 import { captureLogs } from '../helpers/log-capture';
 import { READY_TIMEOUT_MS, startService, waitUntil, type Sent, type TestService } from '../helpers/service';

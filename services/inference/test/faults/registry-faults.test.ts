@@ -13,7 +13,7 @@
  */
 import { chmod, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
+import { answerKey, distinctImages, type AnswerKey } from '../../tools/answer-key';
 import { HAVE_PHOTOS, PHOTOS_DIR } from '../helpers/images';
 import { captureLogs } from '../helpers/log-capture';
 import { READY_TIMEOUT_MS, startService, waitUntil, type TestService } from '../helpers/service';

@@ -7,10 +7,10 @@
  *     worker is replaced with the model reloaded, and the following batches answer correctly.
  */
 import type { Worker } from 'node:worker_threads';
-import { metricValue } from '../../scripts/bench/prometheus-text';
+import { metricValue } from '../../tools/prometheus-text';
 import { ThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
 import type { InferenceRuntime, RuntimeFactory } from '../../src/runtime/types';
-import { answerKey, distinctImages, shuffledIndices, type AnswerKey } from '../helpers/answer-key';
+import { answerKey, distinctImages, shuffledIndices, type AnswerKey } from '../../tools/answer-key';
 import { faultInjecting, type FaultInjection } from '../helpers/fault-injection';
 import { READY_TIMEOUT_MS, startService, type Sent, type TestService } from '../helpers/service';
 

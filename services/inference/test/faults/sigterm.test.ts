@@ -7,8 +7,8 @@
  */
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { spawnServer, type ServerProcess } from '../../scripts/server-process';
-import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
+import { spawnServer, type ServerProcess } from '../../tools/server-process';
+import { answerKey, distinctImages, type AnswerKey } from '../../tools/answer-key';
 import { checkResponse } from '../helpers/openapi';
 import { READY_TIMEOUT_MS, waitUntil } from '../helpers/service';
 import { freshRegistry, removeDir, TEST_MODEL } from '../helpers/test-models';

@@ -4,7 +4,7 @@
  * nothing was lost (every request answered), nothing failed that should not have, and every answer
  * was the one for its own image (see helpers/answer-key.ts).
  */
-import { shuffledIndices, type AnswerKey } from '../helpers/answer-key';
+import { shuffledIndices, type AnswerKey } from '../../tools/answer-key';
 
 export interface Outcome {
   /** Which image was sent. */

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
-import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
+import { answerKey, distinctImages, type AnswerKey } from '../../tools/answer-key';
 import { READY_TIMEOUT_MS, startService, type Sent, type TestService } from '../helpers/service';
 import { TEST_MODEL } from '../helpers/test-models';
 import { baseImages, type BaseImage } from './base-images';

@@ -2,11 +2,12 @@
  * Images the tests send, drawn at run time (nothing binary is committed): a face-sized grayscale
  * picture, and the malformed inputs of the bad-input tests.
  */
-import { crc32 } from 'node:zlib';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { REPO_ROOT } from './test-models';
+
+export { pngHeaderClaiming } from '../../tools/png-header';
 
 /** The shared real photos (never copied into the repo); tests skip when the folder is absent. */
 export const PHOTOS_DIR = path.resolve(REPO_ROOT, '../shared/photos');
@@ -33,30 +34,6 @@ export async function faceCrop(format: 'jpeg' | 'png' | 'webp' = 'jpeg', seed = 
   return sharp(pixels, { raw: { width: side, height: side, channels: 1 } })
     .toFormat(format)
     .toBuffer();
-}
-
-/** A PNG whose header claims `width` x `height` pixels, with one tiny (wrong) data chunk. */
-export function pngHeaderClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // grayscale
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([
-    signature,
-    chunk('IHDR', ihdr),
-    chunk('IDAT', Buffer.alloc(16)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
 
 export const SVG_IMAGE = Buffer.from(

@@ -10,7 +10,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { draftOf, METADATA_FILE, publish, type ModelMetadata } from '@fer/shared';
-import { makeModel } from '../../scripts/make-model';
+import { makeModel } from '../../tools/make-model';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 /** Environment variable through which global-setup.ts hands the built template to test files. */

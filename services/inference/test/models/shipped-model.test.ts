@@ -16,7 +16,7 @@ import {
   type ModelMetadata,
 } from '@fer/shared';
 import { DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL } from '../../src/config';
-import { createRuntime, type InferenceRuntime } from '../../src/runtime';
+import { createInProcessRuntime, type InferenceRuntime } from '../../src/runtime';
 import { faceCrop } from '../helpers/images';
 import { REPO_ROOT } from '../helpers/test-models';
 
@@ -124,7 +124,7 @@ describe.each(SHIPPED)('models/%s', (name) => {
   });
 
   async function loaded(kind: 'onnx' | 'tfjs'): Promise<InferenceRuntime> {
-    const runtime = createRuntime(kind, { device: 'cpu', threads: 2, tfjsBackend: 'wasm' });
+    const runtime = createInProcessRuntime(kind, { device: 'cpu', threads: 2, tfjsBackend: 'wasm' });
     runtimes.push(runtime);
     await runtime.load(dir, metadata);
     return runtime;

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { listModels, ONNX_FILE, preprocessImage, type ModelMetadata } from '@fer/shared';
 import { DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL } from '../../src/config';
-import { distinctImages } from '../helpers/answer-key';
+import { distinctImages } from '../../tools/answer-key';
 import { faceCrop } from '../helpers/images';
 import { READY_TIMEOUT_MS, startService, type TestService } from '../helpers/service';
 

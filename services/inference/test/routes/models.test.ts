@@ -8,7 +8,7 @@ import path from 'node:path';
 import { CLASSES } from '@fer/shared';
 import { faceCrop } from '../helpers/images';
 import { READY_TIMEOUT_MS, startService, waitUntil, type Sent, type TestService } from '../helpers/service';
-import { makeModel } from '../../scripts/make-model';
+import { makeModel } from '../../tools/make-model';
 import {
   freshRegistry,
   MAKE_MODEL_TIMEOUT_MS,

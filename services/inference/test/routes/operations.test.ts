@@ -4,7 +4,7 @@
  */
 import { SHIPPED_DEFAULT_MODEL } from '../../src/config';
 import { faceCrop } from '../helpers/images';
-import { metricValue } from '../../scripts/bench/prometheus-text';
+import { metricValue } from '../../tools/prometheus-text';
 import { READY_TIMEOUT_MS, startService, type TestService } from '../helpers/service';
 import { TEST_MODEL } from '../helpers/test-models';
 

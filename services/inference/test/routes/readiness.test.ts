@@ -11,7 +11,7 @@ import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
 import type { RuntimeFactory } from '../../src/runtime/types';
-import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
+import { answerKey, distinctImages, type AnswerKey } from '../../tools/answer-key';
 import { READY_TIMEOUT_MS, startService, waitUntil, type TestService } from '../helpers/service';
 import { freshRegistry, publishNextVersion, removeDir, TEST_MODEL } from '../helpers/test-models';
 import { describeOutcomes, Traffic } from '../faults/traffic';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { readVersion, type ModelMetadata } from '@fer/shared';
-import { createRuntime } from '../../src/runtime';
+import { createInProcessRuntime } from '../../src/runtime';
 import { ThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
 import { removeDir, testModels, TEST_MODEL } from '../helpers/test-models';
 
@@ -31,7 +31,7 @@ function batch(): Float32Array {
 }
 
 test('gives the same probabilities as the runtime on the main thread', async () => {
-  const local = createRuntime('onnx', { device: 'cpu' });
+  const local = createInProcessRuntime('onnx', { device: 'cpu' });
   const threaded = new ThreadedRuntime('onnx', { device: 'cpu' });
   await Promise.all([local.load(dir, metadata), threaded.load(dir, metadata)]);
   try {

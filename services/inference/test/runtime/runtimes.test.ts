@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { METADATA_FILE, type ModelMetadata } from '@fer/shared';
 import {
-  createRuntime,
+  createInProcessRuntime,
   InvalidBatchError,
   onnxSessionOptions,
   RUNTIME_KINDS,
@@ -46,7 +46,7 @@ function batch(n: number, seed: number): Float32Array {
 }
 
 async function loaded(kind: (typeof RUNTIME_KINDS)[number]): Promise<InferenceRuntime> {
-  const runtime = createRuntime(kind, { device: 'cpu', threads: 2, tfjsBackend: 'wasm' });
+  const runtime = createInProcessRuntime(kind, { device: 'cpu', threads: 2, tfjsBackend: 'wasm' });
   await runtime.load(versionDir, metadata);
   return runtime;
 }
@@ -94,7 +94,7 @@ describe.each(RUNTIME_KINDS)('%s runtime', (kind) => {
   });
 
   it('refuses to run before load and after dispose', async () => {
-    const fresh = createRuntime(kind, { device: 'cpu' });
+    const fresh = createInProcessRuntime(kind, { device: 'cpu' });
     await expect(fresh.run(batch(1, 1), 1)).rejects.toThrow(/no model loaded/);
     await fresh.load(versionDir, metadata);
     await fresh.dispose();
@@ -106,7 +106,7 @@ describe.each(RUNTIME_KINDS)('%s runtime', (kind) => {
       ...metadata,
       preprocessing: { ...metadata.preprocessing, input_size: TEST_INPUT_SIZE + 16 },
     };
-    const fresh = createRuntime(kind, { device: 'cpu' });
+    const fresh = createInProcessRuntime(kind, { device: 'cpu' });
     await expect(fresh.load(versionDir, wrong)).rejects.toThrow(
       new RegExp(
         `input is \\[N, ${TEST_INPUT_SIZE}, ${TEST_INPUT_SIZE}, 3\\], metadata.json says \\[N, 48, 48, 3\\]`,
@@ -121,7 +121,7 @@ describe.each(RUNTIME_KINDS)('%s runtime', (kind) => {
       await cp(versionDir, broken, { recursive: true });
       const file = kind === 'onnx' ? 'model.onnx' : path.join('tfjs', 'model.json');
       await writeFile(path.join(broken, file), 'not a model');
-      const fresh = createRuntime(kind, { device: 'cpu' });
+      const fresh = createInProcessRuntime(kind, { device: 'cpu' });
       await expect(fresh.load(broken, metadata)).rejects.toThrow(
         kind === 'onnx' ? /cannot load model.onnx/ : /model.json/,
       );
@@ -183,7 +183,7 @@ describe('onnx session settings', () => {
     expect(onnxSessionOptions({ device: 'cuda' }).executionProviders).toEqual([
       { name: 'cuda', deviceId: 0 },
     ]);
-    const runtime = createRuntime('onnx', { device: 'cuda' });
+    const runtime = createInProcessRuntime('onnx', { device: 'cuda' });
     // CPU-only hosts (CI) lack the CUDA provider library; GPU hosts with cuda12 binaries load it.
     const outcome = await runtime.load(versionDir, metadata).then(
       () => 'loaded',

@@ -8,7 +8,7 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createThreadedRuntime } from '../../src/runtime-host/threaded-runtime';
-import { distinctImages } from '../helpers/answer-key';
+import { distinctImages } from '../../tools/answer-key';
 import { faultInjecting } from '../helpers/fault-injection';
 import { animatedGif, pngHeaderClaiming } from '../helpers/images';
 import { captureLogs } from '../helpers/log-capture';

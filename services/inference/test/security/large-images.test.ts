@@ -9,9 +9,9 @@
  *   - once the slot is free the waiting ones are decoded and served.
  */
 import sharp from 'sharp';
-import { metricValue } from '../../scripts/bench/prometheus-text';
+import { metricValue } from '../../tools/prometheus-text';
 import type { DecodePermit } from '../../src/predict/decode-gate';
-import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
+import { answerKey, distinctImages, type AnswerKey } from '../../tools/answer-key';
 import { READY_TIMEOUT_MS, startService, waitUntil, type Sent, type TestService } from '../helpers/service';
 
 const SETUP_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;

@@ -8,8 +8,8 @@
  */
 import net from 'node:net';
 import sharp from 'sharp';
-import { metricValue } from '../../scripts/bench/prometheus-text';
-import { distinctImages } from '../helpers/answer-key';
+import { metricValue } from '../../tools/prometheus-text';
+import { distinctImages } from '../../tools/answer-key';
 import { pngHeaderClaiming } from '../helpers/images';
 import { READY_TIMEOUT_MS, startService, type Sent, type TestService } from '../helpers/service';
 

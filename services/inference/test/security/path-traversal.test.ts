@@ -6,7 +6,7 @@
  */
 import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { distinctImages } from '../helpers/answer-key';
+import { distinctImages } from '../../tools/answer-key';
 import { READY_TIMEOUT_MS, startService, type Sent, type TestService } from '../helpers/service';
 import { freshRegistry, removeDir, TEST_MODEL } from '../helpers/test-models';
 

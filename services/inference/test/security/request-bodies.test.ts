@@ -12,9 +12,9 @@
  *     moment, dropping what still arrives, instead of being reset).
  * Nothing refused here reaches a costly stage (fer_predict_stage_total).
  */
-import { metricValue } from '../../scripts/bench/prometheus-text';
-import { distinctImages } from '../helpers/answer-key';
-import { rawUpload, type RawAnswer } from '../helpers/raw-http';
+import { metricValue } from '../../tools/prometheus-text';
+import { distinctImages } from '../../tools/answer-key';
+import { rawUpload, type RawAnswer } from '../../tools/raw-http';
 import { READY_TIMEOUT_MS, startService, type TestService } from '../helpers/service';
 
 const SETUP_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;

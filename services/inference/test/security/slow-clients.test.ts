@@ -5,8 +5,8 @@
  *   - headers sent one byte at a time get the same once HEADERS_TIMEOUT_MS has passed;
  *   - while 20 such connections are held open, normal requests are served with their own answers.
  */
-import { answerKey, distinctImages, type AnswerKey } from '../helpers/answer-key';
-import { rawUpload, trickle, type RawAnswer } from '../helpers/raw-http';
+import { answerKey, distinctImages, type AnswerKey } from '../../tools/answer-key';
+import { rawUpload, trickle, type RawAnswer } from '../../tools/raw-http';
 import { READY_TIMEOUT_MS, startService, type TestService } from '../helpers/service';
 
 const SETUP_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;

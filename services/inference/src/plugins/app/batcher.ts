@@ -40,5 +40,5 @@ export default fp<BatcherPluginOptions>(
       void batcher.drain();
     });
   },
-  { name: 'batcher', dependencies: ['metrics', 'model-manager'] },
+  { name: 'batcher', dependencies: ['metrics', 'models'] },
 );

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { ServiceError } from '../../errors';
+import { RateLimitedError } from '../../errors';
 import type { ApiKeys } from '../../security/api-keys';
 
 export interface RateLimitSettings {
@@ -28,13 +28,9 @@ export async function registerRateLimit(
       return id === null ? `ip:${request.ip}` : `key:${id}`;
     },
     errorResponseBuilder: (_request, context) =>
-      new ServiceError(
-        'RATE_LIMITED',
-        429,
+      new RateLimitedError(
         `Rate limit exceeded: ${context.max} requests per ${context.after}`,
-        {
-          'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))),
-        },
+        Math.max(1, Math.ceil(context.ttl / 1000)),
       ),
   });
 }

@@ -27,10 +27,10 @@ import { detectionCopy } from '../src/faces/face-detector';
 import { iou, type Rect } from '../src/faces/suppress-overlaps';
 import { BLAZEFACE_BACK, BLAZEFACE_FRONT, FACE_API_MODEL_DIR } from '../src/faces/detector-files';
 import { FaceApiDetector } from '../src/faces/face-api-detector';
+import { SHARED_DIR } from './paths';
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
-const PHOTOS_DIR = path.resolve(REPO_ROOT, '../shared/photos');
-const BOXES_DIR = path.resolve(REPO_ROOT, '../shared/photos-boxes');
+const PHOTOS_DIR = path.join(SHARED_DIR, 'photos');
+const BOXES_DIR = path.join(SHARED_DIR, 'photos-boxes');
 /** Timed runs per photo and setting, after one warm-up run; the fastest counts. */
 const RUNS = 3;
 /** A drawn box and a detection are the same face at this IoU (or the box centre inside the detection). */

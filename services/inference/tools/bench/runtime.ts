@@ -15,12 +15,17 @@ import { parseArgs, promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { BACKEND_NAMES, METADATA_FILE, type BackendName, type ModelMetadata } from '@fer/shared';
-import { createRuntime, RUNTIME_KINDS, type InferenceRuntime, type RuntimeKind } from '../src/runtime';
-import { makeModel } from '../scripts/make-model';
+import {
+  createInProcessRuntime,
+  RUNTIME_KINDS,
+  type InferenceRuntime,
+  type RuntimeKind,
+} from '../../src/runtime';
+import { makeModel } from '../make-model';
 import { formatTable, ratios, targets, toRow, type Measurement } from './runtime-stats';
+import { RESULTS_DIR } from '../paths';
 
 const run = promisify(execFile);
-const REPO_ROOT = path.resolve(__dirname, '../../..');
 const TORCH_SCRIPT = path.join(__dirname, 'torch-runtime.py');
 /** Debian's interpreter, which has python3-torch; the pyenv `python3` on PATH does not. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -77,7 +82,7 @@ function parseSettings(argv: string[]): Settings {
       'min-seconds': { type: 'string', default: '2' },
       'tfjs-backend': { type: 'string', default: 'wasm' },
       'no-torch': { type: 'boolean', default: false },
-      out: { type: 'string', default: path.join(REPO_ROOT, 'bench-results', 'runtime.json') },
+      out: { type: 'string', default: path.join(RESULTS_DIR, 'runtime.json') },
       registry: { type: 'string' },
     },
   });
@@ -174,7 +179,11 @@ async function benchModel(model: string, dir: string, s: Settings): Promise<Meas
   const out: Measurement[] = [];
   try {
     for (const kind of s.runtimes) {
-      const runtime = createRuntime(kind, { device: 'cpu', threads: s.threads, tfjsBackend: s.tfjsBackend });
+      const runtime = createInProcessRuntime(kind, {
+        device: 'cpu',
+        threads: s.threads,
+        tfjsBackend: s.tfjsBackend,
+      });
       runtimes.set(kind, runtime);
       await runtime.load(dir, metadata);
     }

@@ -1,4 +1,4 @@
-import { percentile, summarizeLatency } from '../../scripts/bench/latency';
+import { percentile, summarizeLatency } from '../../../tools/bench/latency';
 
 describe('latency percentiles', () => {
   test('nearest rank', () => {

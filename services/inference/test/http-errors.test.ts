@@ -6,13 +6,14 @@ import {
   UnsupportedMediaTypeError,
 } from '@fer/shared';
 import {
-  errorBody,
   InferenceFailedError,
   OverloadedError,
   PayloadTooLargeError,
   RequestTimeoutError,
-  toHttpError,
 } from '../src/errors';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { errorBody, toHttpError } from '../src/http-errors';
+import { parsePredictQuery, predictQuerySchema } from '../src/predict/query';
 
 describe('toHttpError', () => {
   test.each([
@@ -63,5 +64,31 @@ describe('toHttpError', () => {
     const http = toHttpError(new InferenceFailedError(new Error('ORT failure at /tmp/x')), 'r');
     expect(http).toMatchObject({ statusCode: 500, code: 'INFERENCE_FAILED', unexpected: true });
     expect(http.message).not.toMatch(/ORT|tmp/);
+  });
+});
+
+describe('a route schema refusing a request part', () => {
+  test('is a 400 INVALID_REQUEST worded like every refused query', () => {
+    // What Fastify's validation phase gets from the route's zod schema.
+    const validate = validatorCompiler({
+      schema: predictQuerySchema,
+      method: 'POST',
+      url: '/predict',
+      httpPart: 'querystring',
+    }) as (data: unknown) => { error?: unknown[] };
+    const { error: validation } = validate({ face: 'largest', version: '0' });
+    if (validation === undefined) throw new Error('the query should have been refused');
+    const refused = Object.assign(new Error('querystring/version must be...'), {
+      code: 'FST_ERR_VALIDATION',
+      statusCode: 400,
+      validation,
+      validationContext: 'querystring',
+    });
+    const http = toHttpError(refused, 'r');
+    expect(http).toMatchObject({ statusCode: 400, code: 'INVALID_REQUEST', unexpected: false });
+    const direct = parsePredictQuery({ face: 'largest', version: '0' });
+    expect(direct.ok ? null : direct.message).toBe(http.message);
+    expect(http.message).toMatch(/^Invalid query: .*unknown parameter face/);
+    expect(http.message).toMatch(/version: /);
   });
 });

@@ -1,4 +1,4 @@
-import { metricValue } from '../../scripts/bench/prometheus-text';
+import { metricValue } from '../../tools/prometheus-text';
 
 const TEXT = `# HELP fer_batch_items_total Faces leaving a batching queue
 # TYPE fer_batch_items_total counter

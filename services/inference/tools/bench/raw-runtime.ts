@@ -3,7 +3,7 @@
  * the ceiling the service's batched throughput is compared with.
  */
 import { readVersion, resolve } from '@fer/shared';
-import { createRuntime } from '../../src/runtime';
+import { createInProcessRuntime } from '../../src/runtime';
 import type { RuntimeKind } from '../../src/runtime/types';
 
 /** Timed runs per batch size (after one warm-up run); the median is reported. */
@@ -31,7 +31,7 @@ export async function rawThroughput(
   const checked = await readVersion(registry, name, entry.version);
   if (checked.status !== 'ready') throw new Error(`${name} v${entry.version} is not valid`);
   const size = checked.metadata.preprocessing.input_size;
-  const runtime = createRuntime(kind, { device: 'cpu' });
+  const runtime = createInProcessRuntime(kind, { device: 'cpu' });
   await runtime.load(checked.dir, checked.metadata);
   const results: RawThroughput[] = [];
   try {

@@ -3,11 +3,14 @@
  * publishes a seeded random-weight backbone into a registry, for the tests and the benchmarks.
  */
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from './paths';
 
 const run = promisify(execFile);
-const REPO_ROOT = path.resolve(__dirname, '../../..');
+/** The full-size backbone the service benchmark and the soak run serve unless told otherwise. */
+export const BENCH_MODEL = { config: 'resnet152', inputSize: 64 } as const;
+/** Building resnet152 with random weights and exporting it takes minutes on a busy 2-core machine. */
+export const FULL_SIZE_MAKE_MODEL_TIMEOUT_MS = 30 * 60_000;
 /** make-model prints one JSON line; the rest of its output goes to stderr. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 

@@ -1,5 +1,5 @@
 /** The soak benchmark's judgement: RSS drift per steady stretch, detector tensor counts. */
-import { MIN_SEGMENT_S, segments, SETTLE_S, tensorCounts, type Sample } from '../../bench/soak/verdict';
+import { MIN_SEGMENT_S, segments, SETTLE_S, tensorCounts, type Sample } from '../../../tools/soak/verdict';
 
 /** Drift is a ratio of means: exact arithmetic on these round numbers, up to float rounding. */
 const DRIFT_TOLERANCE = 1e-9;

@@ -1,6 +1,8 @@
 /**
- * The production wiring of runtimes: the app receives this factory through buildApp's options
- * (tests may pass their own) and asks it for one runtime per loaded version.
+ * The in-process runtime factory: the engine itself (ONNX Runtime or TF.js) on the calling thread.
+ * The service does not hand it to buildApp directly: server.ts and the tests pass
+ * runtime-host's `createThreadedRuntime`, whose worker threads each call this one; the benchmarks
+ * and runtime tests use it to time or check an engine without a thread in between.
  */
 import { OnnxRuntime } from './onnx';
 import type { InferenceRuntime, RuntimeFactory, RuntimeKind, RuntimeOptions } from './types';
@@ -8,9 +10,9 @@ import type { InferenceRuntime, RuntimeFactory, RuntimeKind, RuntimeOptions } fr
 /**
  * A fresh, unloaded runtime of `kind`.
  *
- * @example const runtime = createRuntime('onnx', { device: 'cpu' }); await runtime.load(dir, metadata);
+ * @example const runtime = createInProcessRuntime('onnx', { device: 'cpu' }); await runtime.load(dir, metadata);
  */
-export const createRuntime: RuntimeFactory = (
+export const createInProcessRuntime: RuntimeFactory = (
   kind: RuntimeKind,
   options: RuntimeOptions,
 ): InferenceRuntime => {

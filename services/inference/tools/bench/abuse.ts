@@ -22,17 +22,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL } from '../src/config';
-import { summarizeLatency } from '../scripts/bench/latency';
-import { faceCrops, photos } from '../scripts/bench/workloads';
-import { distance, DISTINCT_ANSWER_MARGIN, SAME_ANSWER_TOLERANCE } from '../test/helpers/answer-key';
-import { pngHeaderClaiming } from '../test/helpers/images';
-import { rawUpload, trickle, type RawAnswer } from '../test/helpers/raw-http';
-import { startSoakService } from './soak/service';
-import { send, type Outcome, type RequestSpec } from './soak/traffic';
+import { DEFAULT_REGISTRY_DIR, SHIPPED_DEFAULT_MODEL } from '../../src/config';
+import { summarizeLatency } from './latency';
+import { faceCrops, photos } from './workloads';
+import { distance, DISTINCT_ANSWER_MARGIN, SAME_ANSWER_TOLERANCE } from '../answer-key';
+import { pngHeaderClaiming } from '../png-header';
+import { rawUpload, trickle, type RawAnswer } from '../raw-http';
+import { startService } from '../server-process';
+import { send, type Outcome, type RequestSpec } from '../soak/traffic';
+import { REPO_ROOT, RESULTS_DIR } from '../paths';
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
-const RESULTS_DIR = path.join(REPO_ROOT, 'bench-results');
 /** One photo among this many normal requests (the rest are face crops). */
 const PHOTO_EVERY = 4;
 /** The bomb: just under the default MAX_IMAGE_PIXELS (40 M). */
@@ -140,7 +139,7 @@ async function main(): Promise<void> {
   const headerBomb = pngHeaderClaiming(100_000, 100_000);
 
   log(`starting the service over ${opts.registry} (default model ${opts.model})...`);
-  const service = await startSoakService({
+  const service = await startService({
     REGISTRY_DIR: opts.registry,
     DEFAULT_MODEL: opts.model,
     ...opts.env,
@@ -335,7 +334,7 @@ async function main(): Promise<void> {
     const after = await send(url, cropSpec(crops.bodies[used[0]], used[0]), performance.now());
     const stopped = await service.stop();
     // After the exit: the log of the drain is in it too.
-    const problems = service.problems();
+    const problems = service.logLines();
 
     // The verdict.
     const phases = [baseline, abused];

@@ -15,15 +15,15 @@ import {
   type ModelMetadata,
   type PreprocessSpec,
 } from '@fer/shared';
-import { loadConfig } from '../src/config';
-import { BlazeFaceDetector } from '../src/faces/blazeface-detector';
-import type { BlazeFaceSettings } from '../src/faces/detector-protocol';
-import type { CropGeometry } from '../src/faces/crop-geometry';
-import { detectionCopy } from '../src/faces/face-detector';
-import { selectFaces, toOriginal, type FaceBox } from '../src/faces/face-boxes';
-import { detectorSettings } from '../src/plugins/app/detector';
-import { faceInputs } from '../src/predict/face-crops';
-import { createRuntime, type InferenceRuntime } from '../src/runtime';
+import { loadConfig } from '../../src/config';
+import { BlazeFaceDetector } from '../../src/faces/blazeface-detector';
+import type { BlazeFaceSettings } from '../../src/faces/detector-protocol';
+import type { CropGeometry } from '../../src/faces/crop-geometry';
+import { detectionCopy } from '../../src/faces/face-detector';
+import { selectFaces, toOriginal, type FaceBox } from '../../src/faces/face-boxes';
+import { detectorSettings } from '../../src/plugins/app/detector';
+import { faceInputs } from '../../src/predict/face-crops';
+import { createInProcessRuntime, type InferenceRuntime } from '../../src/runtime';
 
 /** Crops per ONNX Runtime call. */
 const BATCH = 64;
@@ -58,7 +58,7 @@ export class PhotoPipeline {
     const metadata = JSON.parse(
       await readFile(path.join(versionDir, METADATA_FILE), 'utf8'),
     ) as ModelMetadata;
-    const runtime = createRuntime('onnx', { device: 'cpu', threads });
+    const runtime = createInProcessRuntime('onnx', { device: 'cpu', threads });
     await runtime.load(versionDir, metadata);
     return new PhotoPipeline(detector, config.detector.maxSide, runtime, metadata);
   }

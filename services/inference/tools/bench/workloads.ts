@@ -6,11 +6,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { SHARED_DIR } from '../paths';
 
-const REPO_ROOT = path.resolve(__dirname, '../../../..');
-const SHARED = path.resolve(REPO_ROOT, '../shared');
-const FER_TESTING = path.join(SHARED, 'datasets/fer6/Testing/Testing');
-const PHOTOS = path.join(SHARED, 'photos');
+const FER_TESTING = path.join(SHARED_DIR, 'datasets/fer6/Testing/Testing');
+const PHOTOS = path.join(SHARED_DIR, 'photos');
 /** Distinct bodies per workload, cycled through by every connection. */
 const BODIES = 32;
 export const PHOTO_SIDE = 640;

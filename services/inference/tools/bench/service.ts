@@ -22,18 +22,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { listModels } from '@fer/shared';
-import type { RuntimeKind } from '../src/runtime/types';
-import { summarizeLatency, type LatencySummary } from './bench/latency';
-import { metricValue } from './bench/prometheus-text';
-import { rawThroughput, type RawThroughput } from './bench/raw-runtime';
-import { startServiceProcess, type ServiceProcess } from './bench/service-process';
-import { makeModel } from './make-model';
-import { faceCrops, photos } from './bench/workloads';
+import type { RuntimeKind } from '../../src/runtime/types';
+import { summarizeLatency, type LatencySummary } from './latency';
+import { metricValue } from '../prometheus-text';
+import { rawThroughput, type RawThroughput } from './raw-runtime';
+import { startService, type RunningService } from '../server-process';
+import { BENCH_MODEL, FULL_SIZE_MAKE_MODEL_TIMEOUT_MS, makeModel } from '../make-model';
+import { faceCrops, photos } from './workloads';
+import { REPO_ROOT, RESULTS_DIR } from '../paths';
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
-const RESULTS_DIR = path.join(REPO_ROOT, 'bench-results');
-/** Building resnet152 with random weights and exporting it takes a few minutes on 2 cores. */
-const MAKE_MODEL_TIMEOUT_MS = 30 * 60_000;
 /** Seconds between RSS samples during the soak run, and the warm-up excluded from the check. */
 const SOAK_SAMPLE_S = 10;
 const SOAK_WARMUP_S = 30;
@@ -69,8 +66,8 @@ function options() {
     options: {
       registry: { type: 'string' },
       model: { type: 'string' },
-      config: { type: 'string', default: 'resnet152' },
-      'input-size': { type: 'string', default: '64' },
+      config: { type: 'string', default: BENCH_MODEL.config },
+      'input-size': { type: 'string', default: String(BENCH_MODEL.inputSize) },
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '1,8,32,64' },
@@ -129,13 +126,13 @@ async function benchRegistry(opts: ReturnType<typeof options>): Promise<{ regist
   if (!built) {
     console.error(`building ${model} at ${opts.inputSize} px with random weights (make-model)...`);
     const request = { config: opts.config, inputSize: opts.inputSize, registry, name: model };
-    await makeModel({ ...request, timeoutMs: MAKE_MODEL_TIMEOUT_MS });
+    await makeModel({ ...request, timeoutMs: FULL_SIZE_MAKE_MODEL_TIMEOUT_MS });
   }
   return { registry, model };
 }
 
 async function load(
-  service: ServiceProcess,
+  service: RunningService,
   bodies: Buffer[],
   query: string,
   concurrency: number,
@@ -168,7 +165,7 @@ async function load(
 }
 
 /** Resident memory (MB) of a fresh service once it has answered `count` photos. */
-async function rssAfterPhotos(service: ServiceProcess, bodies: Buffer[], count: number): Promise<number> {
+async function rssAfterPhotos(service: RunningService, bodies: Buffer[], count: number): Promise<number> {
   let next = 0;
   await Promise.all(
     Array.from({ length: RSS_PHOTOS_CONCURRENCY }, async () => {
@@ -194,12 +191,12 @@ async function rssAfterPhotos(service: ServiceProcess, bodies: Buffer[], count: 
   return metricValue(await service.metrics(), 'process_resident_memory_bytes') / 2 ** 20;
 }
 
-async function batchTotals(service: ServiceProcess): Promise<{ sum: number; count: number }> {
+async function batchTotals(service: RunningService): Promise<{ sum: number; count: number }> {
   const text = await service.metrics();
   return { sum: metricValue(text, 'fer_batch_size_sum'), count: metricValue(text, 'fer_batch_size_count') };
 }
 
-async function soak(service: ServiceProcess, bodies: Buffer[], seconds: number) {
+async function soak(service: RunningService, bodies: Buffer[], seconds: number) {
   const samples: { t: number; rss_mb: number }[] = [];
   const started = Date.now();
   const sampler = setInterval(() => {
@@ -247,7 +244,7 @@ async function main(): Promise<void> {
         ...opts.env,
       };
       if (batching === 'off') Object.assign(env, { BATCH_MAX_SIZE: '1', BATCH_MAX_DELAY_MS: '0' });
-      const service = await startServiceProcess(env);
+      const service = await startService(env, { logLevel: 'info' });
       try {
         if (photoSet) {
           const rss = await rssAfterPhotos(service, photoSet.bodies, RSS_PHOTOS);

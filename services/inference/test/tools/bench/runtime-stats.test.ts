@@ -1,4 +1,11 @@
-import { formatTable, median, ratios, targets, toRow, type Measurement } from '../../bench/runtime-stats';
+import {
+  formatTable,
+  median,
+  ratios,
+  targets,
+  toRow,
+  type Measurement,
+} from '../../../tools/bench/runtime-stats';
 
 describe('bench:runtime statistics', () => {
   it('takes the median of odd and even counts', () => {

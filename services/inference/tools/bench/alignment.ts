@@ -11,13 +11,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { loadCropGeometry } from '../src/faces/crop-geometry';
-import { BLAZEFACE_GEOMETRY } from '../src/faces/detector-files';
-import type { FaceBox } from '../src/faces/face-boxes';
+import { loadCropGeometry } from '../../src/faces/crop-geometry';
+import { BLAZEFACE_GEOMETRY } from '../../src/faces/detector-files';
+import type { FaceBox } from '../../src/faces/face-boxes';
 import { argmax, l1, PhotoPipeline } from './photo-pipeline';
+import { REPO_ROOT, SHARED_DIR } from '../paths';
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
-const PHOTOS = path.resolve(REPO_ROOT, '../shared/photos');
+const PHOTOS = path.join(SHARED_DIR, 'photos');
 const ANGLES = [-20, -10, 10, 20];
 
 async function turned(bytes: Buffer, angle: number): Promise<Buffer> {

@@ -63,5 +63,5 @@ export default fp<ModelManagerPluginOptions>(
     });
     app.addHook('onClose', async () => manager.close());
   },
-  { name: 'model-manager', dependencies: ['metrics'] },
+  { name: 'models', dependencies: ['metrics'] },
 );
