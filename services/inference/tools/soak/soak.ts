@@ -192,22 +192,30 @@ async function waitForLoadFailure(url: string, model: string, version: number): 
   throw new Error(`version ${version} was not reported failed within ${BROKEN_FAILURE_TIMEOUT_MS} ms`);
 }
 
+/** A key request answered 503 (the service shedding the soak's load) is sent again, this often. */
+const KEY_RETRIES = 30;
+/** The service's Retry-After for OVERLOADED and NOT_READY. */
+const KEY_RETRY_MS = 1_000;
+
 /** Probabilities of each crop when it is sent alone to `version`. */
 async function answersOf(url: string, crops: Buffer[], version: number): Promise<Record<string, number>[]> {
   const answers: Record<string, number>[] = [];
   for (const crop of crops) {
-    const outcome = await send(
-      url,
-      {
-        kind: 'crop-pinned',
-        method: 'POST',
-        path: `/predict?crop=none&version=${version}`,
-        headers: { 'content-type': 'image/jpeg' },
-        body: crop,
-        expect: 200,
-      },
-      performance.now(),
-    );
+    const request = {
+      kind: 'crop-pinned',
+      method: 'POST',
+      path: `/predict?crop=none&version=${version}`,
+      headers: { 'content-type': 'image/jpeg' },
+      body: crop,
+      expect: 200,
+    } as const;
+    let outcome = await send(url, request, performance.now());
+    // Under the soak's own load the service may shed a key request with 503: that is its
+    // contract, not a wrong answer, so wait as Retry-After says and ask again.
+    for (let retry = 0; outcome.status === 503 && retry < KEY_RETRIES; retry++) {
+      await sleep(KEY_RETRY_MS);
+      outcome = await send(url, request, performance.now());
+    }
     if (outcome.status !== 200 || !outcome.probabilities)
       throw new Error(`key request to v${version}: ${outcome.status}`);
     answers.push(outcome.probabilities);
