@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HAVE_PHOTOS, PHOTOS_DIR } from '../helpers/images';
 import { READY_TIMEOUT_MS, startService, type TestService } from '../helpers/service';
+import { iou, type Rect } from '../../src/faces/suppress-overlaps';
 
 const SETUP_TIMEOUT_MS = READY_TIMEOUT_MS + 30_000;
 /** Detection on a busy 2-core CI machine: a few hundred ms per photo, generously bounded. */
@@ -30,20 +31,6 @@ const ANNOTATED_FACES: Record<string, number> = {
   'curie_photo.jpg': 2,
 };
 
-interface Box {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-}
-
-function iou(a: Box, b: Box): number {
-  const x = Math.max(0, Math.min(a.left + a.width, b.left + b.width) - Math.max(a.left, b.left));
-  const y = Math.max(0, Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top));
-  const overlap = x * y;
-  return overlap / (a.width * a.height + b.width * b.height - overlap);
-}
-
 const photo = (name: string) => readFile(path.join(PHOTOS_DIR, name));
 
 if (!HAVE_PHOTOS) {
@@ -62,7 +49,7 @@ if (!HAVE_PHOTOS) {
       async (name, annotated) => {
         const response = await service.predict(await photo(name));
         expect(response.status).toBe(200);
-        const { faces } = response.body as { faces: { box: Box; detection_score: number }[] };
+        const { faces } = response.body as { faces: { box: Rect; detection_score: number }[] };
         expect(Math.abs(faces.length - annotated)).toBeLessThanOrEqual(FACE_COUNT_TOLERANCE);
         // Sorted on exact boxes; the reported ones are rounded to whole pixels (and clipped).
         const areas = faces.map((f) => f.box.width * f.box.height);
@@ -78,7 +65,7 @@ if (!HAVE_PHOTOS) {
       '%s: each face has its eyes, nose and mouth inside its box',
       async (name) => {
         const { faces } = (await service.predict(await photo(name))).body as {
-          faces: { box: Box; landmarks: Record<string, { x: number; y: number }> }[];
+          faces: { box: Rect; landmarks: Record<string, { x: number; y: number }> }[];
         };
         expect(faces.length).toBeGreaterThan(0);
         for (const { box, landmarks } of faces) {
@@ -107,7 +94,7 @@ if (!HAVE_PHOTOS) {
           expect(rotated.image).toMatchObject({ width: upright.image.width, height: upright.image.height });
           expect(rotated.faces).toHaveLength(upright.faces.length);
           rotated.faces.forEach(
-            (face: { box: Box; landmarks: Record<string, { x: number; y: number }> }, i: number) => {
+            (face: { box: Rect; landmarks: Record<string, { x: number; y: number }> }, i: number) => {
               expect(iou(face.box, upright.faces[i].box)).toBeGreaterThanOrEqual(SAME_FACE_MIN_IOU);
               // Landmarks are in the upright image's pixels too: the same points, within a few pixels.
               for (const [point, p] of Object.entries(face.landmarks)) {
@@ -160,7 +147,7 @@ if (!HAVE_PHOTOS) {
         const levelled = (await service.predict(bytes, '?align=true')).body.faces;
         const plain = (await service.predict(bytes, '?align=false')).body.faces;
         expect(levelled.length).toBeGreaterThan(0);
-        expect(levelled.map((f: { box: Box }) => f.box)).toEqual(plain.map((f: { box: Box }) => f.box));
+        expect(levelled.map((f: { box: Rect }) => f.box)).toEqual(plain.map((f: { box: Rect }) => f.box));
         expect((await service.predict(bytes, '?align=maybe')).status).toBe(400);
       },
       PHOTO_TEST_TIMEOUT_MS,
