@@ -130,6 +130,11 @@ export const calibrationInfoSchema = z.object({
   applied_to: z.enum(['logits', 'probabilities']),
   /** One temperature for every class, or one per class (kept only when it won on validation). */
   temperature: z.union([z.number().positive(), z.record(z.string(), z.number().positive())]),
+  /**
+   * A per-class bias added after the division, softmax(s / T + bias), kept only when it won on
+   * validation; absent for temperature scaling alone.
+   */
+  bias: z.record(z.string(), z.number()).optional(),
   /** The images it was fitted on: a validation split of the training data, never the test split. */
   fitted_on: z.object({
     split: z.literal('validation'),
@@ -140,16 +145,19 @@ export const calibrationInfoSchema = z.object({
   /** Calibration on those validation images without and with the temperature. */
   validation: z.object({ before: calibrationScoreSchema, after: calibrationScoreSchema }),
   /**
-   * One temperature against one per class, each fold of the validation images scored by
-   * temperatures fitted on the other folds: mean NLL (the lower is kept) and the 15-bin ECE of the
-   * pooled out-of-fold probabilities (an honest estimate of the calibration on unseen images).
+   * One temperature, one per class, and one temperature plus a per-class bias, each fold of the
+   * validation images scored by the calibration fitted on the other folds: mean NLL (the lowest is
+   * kept) and the 15-bin ECE of the pooled out-of-fold probabilities (an honest estimate of the
+   * calibration on unseen images). The bias candidate is absent on versions calibrated before it.
    */
   selection: z.object({
     folds: z.number().int().min(2),
     scalar_nll: z.number().min(0),
     per_class_nll: z.number().min(0),
+    scalar_bias_nll: z.number().min(0).optional(),
     scalar_ece: z.number().min(0).max(1),
     per_class_ece: z.number().min(0).max(1),
+    scalar_bias_ece: z.number().min(0).max(1).optional(),
   }),
   /** The published version it was made from (`npm run calibrate`); absent when calibrated at publish. */
   source: z.object({ name: z.string(), version: z.number().int().positive() }).optional(),

@@ -44,6 +44,16 @@ describe('LogitTemperature', () => {
     expect(vector[1]).toEqual([0, 1.5, -0.5]);
   });
 
+  it('adds a per-class bias after the division', () => {
+    const logits = [[2, -1, 0.5]];
+    const got = run(new LogitTemperature({ temperature: [2], bias: [0.5, -0.25, 0] }), logits);
+    [1.5, -0.75, 0.25].forEach((v, c) => expect(Math.abs(got[0][c] - v)).toBeLessThan(TOLERANCE));
+    expect(() => new LogitTemperature({ temperature: [1], bias: [Number.NaN] })).toThrow(/finite numbers/);
+    expect(() => run(new LogitTemperature({ name: 't', temperature: [1], bias: [0, 1] }), logits)).toThrow(
+      /2 biases for 3 classes/,
+    );
+  });
+
   it('refuses temperatures that are not positive, and a vector of the wrong length', () => {
     expect(() => new LogitTemperature({ temperature: [0] })).toThrow(/positive numbers/);
     expect(() => new LogitTemperature({ temperature: [] })).toThrow(/non-empty/);
@@ -77,11 +87,15 @@ describe('ProbabilityTemperature', () => {
   });
 });
 
-it('both survive a save and load of the model folder with their temperatures (registered on import)', async () => {
+it('both survive a save and load of the model folder with their temperatures and bias (registered on import)', async () => {
   const input = tf.input({ shape: [3], name: 'input' });
   const scaled = new LogitTemperature({ name: 'fc.temperature', temperature: [0.5, 1, 2] }).apply(input);
   const softmaxed = tf.layers.activation({ name: 'softmax', activation: 'softmax' }).apply(scaled);
-  const output = new ProbabilityTemperature({ name: 'probabilities', temperature: [1.5] }).apply(softmaxed);
+  const output = new ProbabilityTemperature({
+    name: 'probabilities',
+    temperature: [1.5],
+    bias: [0.2, 0, -0.2],
+  }).apply(softmaxed);
   const model = tf.model({ inputs: input, outputs: output as tf.SymbolicTensor });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fer-temperature-'));
   try {
@@ -89,9 +103,11 @@ it('both survive a save and load of the model folder with their temperatures (re
     const loaded = await loadLayersModel(dir);
     expect(loaded.getLayer('fc.temperature')).toBeInstanceOf(LogitTemperature);
     expect((loaded.getLayer('probabilities') as ProbabilityTemperature).temperature).toEqual([1.5]);
+    expect((loaded.getLayer('probabilities') as ProbabilityTemperature).bias).toEqual([0.2, 0, -0.2]);
+    expect((loaded.getLayer('fc.temperature') as LogitTemperature).bias).toBeNull();
     const x = tf.tensor2d([[1, -2, 0.5]]);
     const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
-    const expected = softmax(softmax([2, -2, 0.25]).map((p) => Math.log(p) / 1.5));
+    const expected = softmax(softmax([2, -2, 0.25]).map((p, c) => Math.log(p) / 1.5 + [0.2, 0, -0.2][c]));
     Array.from(b.dataSync()).forEach((v, c) => expect(Math.abs(v - expected[c])).toBeLessThan(TOLERANCE));
     expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
     tf.dispose([x, a, b]);

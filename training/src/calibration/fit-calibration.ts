@@ -1,6 +1,6 @@
 /**
- * Calibration at publish: a model and its validation images -> the temperature fitted on them
- * (temperature-fit.ts), the calibrated model (temperature-model.ts) and what metadata.json records
+ * Calibration at publish: a model and its validation images -> the temperature (and bias, when it
+ * wins) fitted on them (temperature-fit.ts), the calibrated model (temperature-model.ts) and what metadata.json records
  * under `calibration`. The train job, the ensemble job and `npm run calibrate` all call this one
  * function with the validation split; the type admits nothing else.
  */
@@ -10,10 +10,10 @@ import type { PixelSet } from '../data/pixel-cache';
 import { calibrationMetrics } from '../metrics/calibration';
 import { predictSet } from '../train/predict';
 import {
-  chooseTemperature,
+  chooseCalibration,
   logProbabilities,
   scaledProbabilities,
-  type Temperature,
+  type Calibration,
 } from './temperature-fit';
 import {
   temperatureInputModel,
@@ -31,11 +31,10 @@ export interface ValidationImages {
   set: PixelSet;
 }
 
-export interface FittedCalibration {
+export interface FittedCalibration extends Calibration {
   /** A new model (the caller disposes it) whose output is calibrated. */
   model: tf.LayersModel;
   mode: TemperatureMode;
-  temperature: Temperature;
   /** The `calibration` block of metadata.json (without `source`). */
   info: CalibrationInfo;
   /** Every calibration figure on the validation images, before and after. */
@@ -45,7 +44,7 @@ export interface FittedCalibration {
 const score = (m: CalibrationMetrics) => ({ ece: m.ece, nll: m.nll, brier: m.brier });
 
 /**
- * Fits a temperature on the validation images and bakes it into a copy of `model`.
+ * Fits a calibration on the validation images and bakes it into a copy of `model`.
  *
  * @example const fit = await fitCalibration(model, { split: 'validation', seed: 42, fraction: 0.1, set }, spec, 256);
  * @throws CalibrationModelError for a model that is already calibrated or has no single output.
@@ -62,16 +61,15 @@ export async function fitCalibration(
   const raw = await predictSet(temperatureInputModel(model, mode), set, spec, batchSize);
   const scores = mode === 'logits' ? Float64Array.from(raw) : logProbabilities(raw);
   const k = CLASSES.length;
-  const { temperature, selection } = chooseTemperature(scores, set.labels, k, { seed: images.seed });
+  const { temperature, bias, selection } = chooseCalibration(scores, set.labels, k, { seed: images.seed });
   const before = calibrationMetrics(scaledProbabilities(scores, [1], k), set.labels, CLASSES);
-  const after = calibrationMetrics(scaledProbabilities(scores, temperature, k), set.labels, CLASSES);
+  const after = calibrationMetrics(scaledProbabilities(scores, temperature, k, bias), set.labels, CLASSES);
+  const byClass = (values: readonly number[]) => Object.fromEntries(CLASSES.map((c, i) => [c, values[i]]));
   const info: CalibrationInfo = {
     method: 'temperature',
     applied_to: mode,
-    temperature:
-      temperature.length === 1
-        ? temperature[0]
-        : Object.fromEntries(CLASSES.map((c, i) => [c, temperature[i]])),
+    temperature: temperature.length === 1 ? temperature[0] : byClass(temperature),
+    ...(bias ? { bias: byClass(bias) } : {}),
     fitted_on: {
       split: 'validation',
       split_seed: images.seed,
@@ -82,9 +80,10 @@ export async function fitCalibration(
     selection,
   };
   return {
-    model: await withTemperature(model, temperature),
+    model: await withTemperature(model, { temperature, bias }),
     mode,
     temperature,
+    bias,
     info,
     validation: { before, after },
   };
@@ -105,7 +104,7 @@ export interface CalibratedPredictions {
  */
 export async function predictCalibrated(
   model: tf.LayersModel,
-  fit: Pick<FittedCalibration, 'mode' | 'temperature'> | null,
+  fit: Pick<FittedCalibration, 'mode' | 'temperature' | 'bias'> | null,
   set: PixelSet,
   spec: PreprocessSpec,
   batchSize: number,
@@ -116,7 +115,7 @@ export async function predictCalibrated(
   const scores = fit.mode === 'logits' ? Float64Array.from(raw) : logProbabilities(raw);
   const k = CLASSES.length;
   return {
-    probabilities: Float32Array.from(scaledProbabilities(scores, fit.temperature, k)),
+    probabilities: Float32Array.from(scaledProbabilities(scores, fit.temperature, k, fit.bias)),
     uncalibrated: fit.mode === 'logits' ? Float32Array.from(scaledProbabilities(scores, [1], k)) : raw,
   };
 }

@@ -1,12 +1,17 @@
 /**
  * Temperature scaling (Guo et al. 2017) fitted by maximum likelihood: the T that makes
  * softmax(s / T) best predict the labels, where s are the scores the calibration layer will see
- * (a network's logits, or the log of an ensemble's mean probabilities). One T for every class, or
- * one per class when that wins in cross-validation on the same images. Pure float64 arithmetic.
+ * (a network's logits, or the log of an ensemble's mean probabilities). Three candidates, the one
+ * with the lowest cross-validated NLL on the same images kept: one T for every class, one T per
+ * class, or one T plus a per-class bias, softmax(s / T + β) (the bias corrects what a temperature
+ * cannot: a class the model names too often or too rarely). Pure float64 arithmetic.
  *
  * The fit works on the inverse temperature b = 1/T: NLL(b) = mean(lse(b s) - b s_y) is convex in
  * b (one value or a vector), so the scalar is found by Newton's method kept inside a bracket of its
  * monotone derivative, and the vector by Newton's method from the scalar, both to machine precision.
+ * With a bias the scores stay linear in the parameters (b, β), so the NLL is still convex and
+ * Newton's method from (scalar b, β = 0) finds it; β is only defined up to a constant and is kept
+ * centred (sum 0).
  */
 import { Rng } from '../data/rng';
 import { expectedCalibrationError, MIN_PROBABILITY } from '../metrics/calibration';
@@ -24,6 +29,13 @@ const GRADIENT_TOLERANCE = 1e-8;
 
 /** A temperature: `[T]` for every class alike, or `[T_0, ..., T_k-1]`. */
 export type Temperature = number[];
+
+/** What a calibration layer applies: softmax(s / T + bias); bias null for temperature alone. */
+export interface Calibration {
+  temperature: Temperature;
+  /** One value per class, summing to 0; null when there is none. */
+  bias: number[] | null;
+}
 
 /** The fit's inputs in typed arrays, so its loops run on one element kind. */
 interface FitData {
@@ -52,14 +64,17 @@ function fitData(
 
 const allRows = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
-/** Softmax of b ⊙ (row i's scores) into `q` (b of length 1 or k); returns lse(b ⊙ s). */
-function softmaxRow(d: FitData, i: number, b: Float64Array, q: Float64Array): number {
+/**
+ * Softmax of b ⊙ (row i's scores) + bias into `q` (b of length 1 or k, bias of length k or
+ * absent); returns the log-sum-exp of those values.
+ */
+function softmaxRow(d: FitData, i: number, b: Float64Array, q: Float64Array, bias?: Float64Array): number {
   const { scores, k } = d;
   const o = i * k;
   const shared = b.length === 1;
   let max = -Infinity;
   for (let c = 0; c < k; c++) {
-    q[c] = (shared ? b[0] : b[c]) * scores[o + c];
+    q[c] = (shared ? b[0] : b[c]) * scores[o + c] + (bias ? bias[c] : 0);
     if (q[c] > max) max = q[c];
   }
   let sum = 0;
@@ -72,7 +87,8 @@ function softmaxRow(d: FitData, i: number, b: Float64Array, q: Float64Array): nu
 }
 
 /**
- * Probabilities softmax(s / T), row-major [n, k], computed as the calibration layers compute them.
+ * Probabilities softmax(s / T + bias), row-major [n, k], computed as the calibration layers
+ * compute them (divide, then add).
  *
  * @example scaledProbabilities(Float64Array.from([2, 0]), [2], 2) // softmax([1, 0])
  */
@@ -80,6 +96,7 @@ export function scaledProbabilities(
   scores: ArrayLike<number>,
   temperature: Temperature,
   k: number,
+  bias: readonly number[] | null = null,
 ): Float64Array {
   const n = scores.length / k;
   const out = new Float64Array(scores.length);
@@ -87,7 +104,7 @@ export function scaledProbabilities(
     let max = -Infinity;
     for (let c = 0; c < k; c++) {
       const t = temperature.length === 1 ? temperature[0] : temperature[c];
-      out[i * k + c] = scores[i * k + c] / t;
+      out[i * k + c] = scores[i * k + c] / t + (bias ? bias[c] : 0);
       max = Math.max(max, out[i * k + c]);
     }
     let sum = 0;
@@ -100,12 +117,15 @@ export function scaledProbabilities(
   return out;
 }
 
-function nllOf(d: FitData, b: Float64Array): number {
+function nllOf(d: FitData, b: Float64Array, bias?: Float64Array): number {
   const q = new Float64Array(d.k);
   let total = 0;
   for (const i of d.rows) {
     const y = d.labels[i];
-    total += softmaxRow(d, i, b, q) - (b.length === 1 ? b[0] : b[y]) * d.scores[i * d.k + y];
+    total +=
+      softmaxRow(d, i, b, q, bias) -
+      (b.length === 1 ? b[0] : b[y]) * d.scores[i * d.k + y] -
+      (bias ? bias[y] : 0);
   }
   return d.rows.length > 0 ? total / d.rows.length : 0;
 }
@@ -272,6 +292,89 @@ export function fitClassTemperatures(
   return fitVector(fitData(scores, labels, k, rows));
 }
 
+/** NLL, gradient and Hessian in θ = (b, β_0, ..., β_k-1): one inverse temperature and a bias. */
+function biasTerms(d: FitData, b: number, bias: Float64Array) {
+  const { scores, k } = d;
+  const q = new Float64Array(k);
+  const p = k + 1;
+  const gradient = new Float64Array(p);
+  const hessian = Array.from({ length: p }, () => new Float64Array(p));
+  const shared = Float64Array.of(b);
+  let nll = 0;
+  for (const i of d.rows) {
+    const o = i * k;
+    const y = d.labels[i];
+    nll += softmaxRow(d, i, shared, q, bias) - b * scores[o + y] - bias[y];
+    // z_c = b s_c + β_c, so dz_c/db = s_c and dz_c/dβ_e = [c = e]; the Hessian is J'(diag q - qq')J.
+    let mean = 0;
+    let square = 0;
+    for (let c = 0; c < k; c++) {
+      if (q[c] === 0) continue; // a score of -Infinity (a zero probability) weighs nothing
+      mean += q[c] * scores[o + c];
+      square += q[c] * scores[o + c] * scores[o + c];
+    }
+    gradient[0] += mean - scores[o + y];
+    hessian[0][0] += Math.max(0, square - mean * mean);
+    for (let c = 0; c < k; c++) {
+      gradient[1 + c] += q[c] - (c === y ? 1 : 0);
+      if (q[c] === 0) continue;
+      const cross = q[c] * (scores[o + c] - mean);
+      hessian[0][1 + c] += cross;
+      hessian[1 + c][0] += cross;
+      for (let e = 0; e < k; e++) hessian[1 + c][1 + e] += (c === e ? q[c] : 0) - q[c] * q[e];
+    }
+  }
+  const n = Math.max(1, d.rows.length);
+  return {
+    nll: nll / n,
+    gradient: gradient.map((g) => g / n),
+    hessian: hessian.map((row) => row.map((h) => h / n)),
+  };
+}
+
+const centred = (v: Float64Array): Float64Array<ArrayBuffer> => {
+  const mean = v.reduce((a, x) => a + x, 0) / v.length;
+  return v.map((x) => x - mean);
+};
+
+function fitBias(d: FitData): Calibration {
+  let b = 1 / fitScalar(d);
+  let bias: Float64Array<ArrayBuffer> = new Float64Array(d.k);
+  for (let step = 0; step < NEWTON_STEPS; step++) {
+    const terms = biasTerms(d, b, bias);
+    if (Math.max(...terms.gradient.map(Math.abs)) < GRADIENT_TOLERANCE) break;
+    // The bias is free along (1, ..., 1): the ridge makes the system solvable, and the step has no
+    // share in that direction because the bias gradient sums to 0.
+    const ridged = terms.hessian.map((row, c) => row.map((h, e) => (c === e ? h + 1e-12 : h)));
+    const direction = solve(ridged, terms.gradient);
+    let next: { b: number; bias: Float64Array<ArrayBuffer> } | null = null;
+    for (let scale = 1; scale > 1e-6 && next === null; scale /= 2) {
+      const nb = b - scale * direction[0];
+      const nbias = centred(bias.map((v, c) => v - scale * direction[1 + c]));
+      const inRange = nb >= 1 / MAX_TEMPERATURE && nb <= 1 / MIN_TEMPERATURE;
+      if (inRange && nllOf(d, Float64Array.of(nb), nbias) < terms.nll) next = { b: nb, bias: nbias };
+    }
+    if (next === null) break;
+    ({ b, bias } = next);
+  }
+  return { temperature: [1 / b], bias: Array.from(bias) };
+}
+
+/**
+ * One temperature and a per-class bias minimizing the NLL of softmax(s / T + bias) (Newton's
+ * method from the best scalar and no bias, with a backtracking line search); the bias sums to 0.
+ *
+ * @example fitTemperatureAndBias(logits, labels, 6) // { temperature: [1.4], bias: [0.1, 0.2, ...] }
+ */
+export function fitTemperatureAndBias(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  k: number,
+  rows?: ArrayLike<number>,
+): Calibration {
+  return fitBias(fitData(scores, labels, k, rows));
+}
+
 /** Each row's fold: stratified (every class spread over the folds) and seeded. */
 export function foldsOf(labels: ArrayLike<number>, folds: number, seed: number): Int32Array {
   const fold = new Int32Array(labels.length);
@@ -291,33 +394,49 @@ export function foldsOf(labels: ArrayLike<number>, folds: number, seed: number):
   return fold;
 }
 
-export interface TemperatureChoice {
-  temperature: Temperature;
+/** The calibrations `chooseCalibration` decides between, in the order a tie is settled. */
+const CANDIDATES = {
+  scalar: (d: FitData): Calibration => ({ temperature: [fitScalar(d)], bias: null }),
+  per_class: (d: FitData): Calibration => ({ temperature: fitVector(d), bias: null }),
+  scalar_bias: fitBias,
+} as const;
+
+type Candidate = keyof typeof CANDIDATES;
+
+export interface CalibrationChoice extends Calibration {
   /**
-   * The two candidates scored on the fit images, each fold by temperatures fitted on the others:
-   * mean NLL (what chooses) and the ECE of the pooled out-of-fold probabilities.
+   * Each candidate scored on the fit images, each fold by the calibration fitted on the other
+   * folds: mean NLL (what chooses) and the ECE of the pooled out-of-fold probabilities.
    */
   selection: {
     folds: number;
     scalar_nll: number;
     per_class_nll: number;
+    scalar_bias_nll: number;
     scalar_ece: number;
     per_class_ece: number;
+    scalar_bias_ece: number;
   };
 }
 
+const scoresOf = (c: Calibration) => ({
+  b: Float64Array.from(c.temperature, (t) => 1 / t),
+  bias: c.bias ? Float64Array.from(c.bias) : undefined,
+});
+
 /**
- * The calibration to bake in: one temperature, unless one per class has the lower NLL when every
- * fold of the images is scored by temperatures fitted on the other folds; then refitted on all.
+ * The calibration to bake in: one temperature, one per class, or one temperature plus a per-class
+ * bias, whichever has the lowest NLL when every fold of the images is scored by the calibration
+ * fitted on the other folds (the simpler one on a tie); then refitted on all of them.
  *
- * @example const { temperature, selection } = chooseTemperature(valLogits, valLabels, 6);
+ * @example const { temperature, bias, selection } = chooseCalibration(valLogits, valLabels, 6);
  */
-export function chooseTemperature(
+export function chooseCalibration(
   scores: ArrayLike<number>,
   labels: ArrayLike<number>,
   k: number,
   options: { folds?: number; seed?: number } = {},
-): TemperatureChoice {
+): CalibrationChoice {
   const all = fitData(scores, labels, k);
   const n = all.labels.length;
   const requested = options.folds ?? SELECTION_FOLDS;
@@ -327,40 +446,37 @@ export function chooseTemperature(
   // Tiny validation splits (smoke runs) get one image per fold.
   const folds = Math.min(requested, n);
   const fold = foldsOf(all.labels, folds, options.seed ?? 0);
-  let scalarTotal = 0;
-  let vectorTotal = 0;
-  const scalarHeld = new Float64Array(n * k);
-  const vectorHeld = new Float64Array(n * k);
+  const names = Object.keys(CANDIDATES) as Candidate[];
+  const nll = Object.fromEntries(names.map((name) => [name, 0])) as Record<Candidate, number>;
+  const held = Object.fromEntries(names.map((name) => [name, new Float64Array(n * k)])) as Record<
+    Candidate,
+    Float64Array
+  >;
   for (let f = 0; f < folds; f++) {
     const fit = { ...all, rows: all.rows.filter((i) => fold[i] !== f) };
-    const held = { ...all, rows: all.rows.filter((i) => fold[i] === f) };
-    const scalar = [fitScalar(fit)];
-    const vector = fitVector(fit);
-    scalarTotal +=
-      nllOf(
-        held,
-        Float64Array.from(scalar, (t) => 1 / t),
-      ) * held.rows.length;
-    vectorTotal +=
-      nllOf(
-        held,
-        Float64Array.from(vector, (t) => 1 / t),
-      ) * held.rows.length;
-    for (const i of held.rows) {
-      const row = all.scores.subarray(i * k, (i + 1) * k);
-      scalarHeld.set(scaledProbabilities(row, scalar, k), i * k);
-      vectorHeld.set(scaledProbabilities(row, vector, k), i * k);
+    const test = { ...all, rows: all.rows.filter((i) => fold[i] === f) };
+    for (const name of names) {
+      const calibration = CANDIDATES[name](fit);
+      const { b, bias } = scoresOf(calibration);
+      nll[name] += nllOf(test, b, bias) * test.rows.length;
+      for (const i of test.rows) {
+        const row = all.scores.subarray(i * k, (i + 1) * k);
+        held[name].set(scaledProbabilities(row, calibration.temperature, k, calibration.bias), i * k);
+      }
     }
   }
+  const ece = (name: Candidate) => expectedCalibrationError(held[name], all.labels, k);
   const selection = {
     folds,
-    scalar_nll: scalarTotal / n,
-    per_class_nll: vectorTotal / n,
-    scalar_ece: expectedCalibrationError(scalarHeld, all.labels, k),
-    per_class_ece: expectedCalibrationError(vectorHeld, all.labels, k),
+    scalar_nll: nll.scalar / n,
+    per_class_nll: nll.per_class / n,
+    scalar_bias_nll: nll.scalar_bias / n,
+    scalar_ece: ece('scalar'),
+    per_class_ece: ece('per_class'),
+    scalar_bias_ece: ece('scalar_bias'),
   };
-  const temperature = selection.per_class_nll < selection.scalar_nll ? fitVector(all) : [fitScalar(all)];
-  return { temperature, selection };
+  const best = names.reduce((a, b) => (nll[b] < nll[a] ? b : a));
+  return { ...CANDIDATES[best](all), selection };
 }
 
 /**

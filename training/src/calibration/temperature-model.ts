@@ -1,6 +1,6 @@
 /**
- * A trained model -> the same model with a temperature layer in its graph, so its own output is
- * calibrated. Where the layer goes depends on what the output is:
+ * A trained model -> the same model with a temperature layer (and the per-class bias, when the fit
+ * kept one) in its graph, so its own output is calibrated. Where the layer goes depends on what the output is:
  *
  * - 'logits': the output layer is a softmax (every backbone's `probabilities`): a LogitTemperature
  *   layer is inserted between it and the logits that feed it.
@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@fer/shared/tfjs'; // registers the temperature layers (and HorizontalFlip for mirrored ensembles)
-import type { Temperature } from './temperature-fit';
+import type { Calibration } from './temperature-fit';
 
 export type TemperatureMode = 'logits' | 'probabilities';
 
@@ -92,15 +92,25 @@ export function temperatureMode(model: tf.LayersModel): TemperatureMode {
   return modeOf(topology.config.layers, outputLayer(topology));
 }
 
+/** The layer config of a calibration: its temperature, and its bias only when there is one. */
+function layerConfig(name: string, calibration: Calibration) {
+  return {
+    name,
+    trainable: false,
+    temperature: [...calibration.temperature],
+    ...(calibration.bias ? { bias: [...calibration.bias] } : {}),
+  };
+}
+
 /**
  * The topology with the temperature layer in place, and the new name of every renamed layer.
  *
- * @example const { topology, renamed } = insertTemperature(model.toJSON(undefined, false), [0.8]);
+ * @example const { topology, renamed } = insertTemperature(model.toJSON(undefined, false), { temperature: [0.8], bias: null });
  * @throws CalibrationModelError for an unsupported or already calibrated topology.
  */
 export function insertTemperature(
   json: unknown,
-  temperature: Temperature,
+  calibration: Calibration,
 ): { topology: FunctionalJson; mode: TemperatureMode; renamed: Map<string, string> } {
   const source = functional(json);
   const output = outputLayer(source);
@@ -115,7 +125,7 @@ export function insertTemperature(
     const scaling: LayerJson = {
       name: LOGIT_TEMPERATURE_LAYER,
       class_name: 'LogitTemperature',
-      config: { name: LOGIT_TEMPERATURE_LAYER, trainable: false, temperature: [...temperature] },
+      config: layerConfig(LOGIT_TEMPERATURE_LAYER, calibration),
       inbound_nodes: output.inbound_nodes,
     };
     layers[at] = {
@@ -136,24 +146,24 @@ export function insertTemperature(
   layers.push({
     name: output.name,
     class_name: 'ProbabilityTemperature',
-    config: { name: output.name, trainable: false, temperature: [...temperature] },
+    config: layerConfig(output.name, calibration),
     inbound_nodes: [[[uncalibrated, 0, 0, {}]]],
   });
   return { topology: { ...source, config: { ...source.config, layers } }, mode, renamed };
 }
 
 /**
- * A new model computing `model`'s output through the temperature; `model` is not changed and
+ * A new model computing `model`'s output through the calibration; `model` is not changed and
  * stays the caller's to dispose, as does the result.
  *
- * @example const calibrated = await withTemperature(model, [0.79]);
+ * @example const calibrated = await withTemperature(model, { temperature: [0.79], bias: null });
  * @throws CalibrationModelError for an unsupported or already calibrated model.
  */
 export async function withTemperature(
   model: tf.LayersModel,
-  temperature: Temperature,
+  calibration: Calibration,
 ): Promise<tf.LayersModel> {
-  const { topology, renamed } = insertTemperature(model.toJSON(undefined, false), temperature);
+  const { topology, renamed } = insertTemperature(model.toJSON(undefined, false), calibration);
   const calibrated = await tf.models.modelFromJSON(
     topology as unknown as Parameters<typeof tf.models.modelFromJSON>[0],
   );

@@ -9,7 +9,7 @@ import { selectTrainingBackend } from '../backend';
 import { runCalibrate } from '../calibration/calibrate-job';
 import { CALIBRATE_USAGE, parseCalibrateArgs } from '../calibration/calibrate-options';
 import { formatCalibration, formatMetrics, pct } from '../metrics/format-metrics';
-import { temperatureText } from '../report/calibration-section';
+import { biasText, temperatureText } from '../report/calibration-section';
 import { table } from '../report/markdown-table';
 import { codeRevision } from '../train/code-revision';
 import { createLogger } from '../train/logger';
@@ -46,6 +46,7 @@ async function main(): Promise<number> {
       accuracy === undefined ? '' : pct(accuracy),
     ];
     console.log(`temperature (${info.applied_to}): ${temperatureText(info.temperature)}`);
+    if (info.bias) console.log(`bias: ${biasText(info.bias)}`);
     console.log(
       table(
         ['images', 'ECE', 'NLL', 'Brier', 'accuracy'],

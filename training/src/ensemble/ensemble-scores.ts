@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { CLASSES, NUM_CLASSES, ONNX_FILE, type ModelMetrics, type PreprocessSpec } from '@fer/shared';
-import { logProbabilities, scaledProbabilities, type Temperature } from '../calibration/temperature-fit';
+import { logProbabilities, scaledProbabilities, type Calibration } from '../calibration/temperature-fit';
 import { mirrorSet, type PixelSet } from '../data/pixel-cache';
 import { probabilityMetrics } from '../metrics/probability-metrics';
 import { withOnnxClassifier } from '../release/onnx-classifier';
@@ -39,16 +39,16 @@ export interface ScoringImages {
 
 /**
  * Scores the members' and the ensemble's model.onnx, one file open at a time, and checks the
- * ensemble against the members' mean.
+ * ensemble against the members' mean (calibrated as the ensemble's graph calibrates it).
  *
- * @example const scores = await scoreEnsemble(members.map((m) => m.dir), staged.onnxFile, images, temperature);
+ * @example const scores = await scoreEnsemble(members.map((m) => m.dir), staged.onnxFile, images, { temperature: [0.8], bias: null });
  * @throws Error when the ensemble's answers differ from the members' mean by more than ONNX_PARITY_TOLERANCE.
  */
 export async function scoreEnsemble(
   memberDirs: readonly string[],
   ensembleOnnx: string,
   images: ScoringImages,
-  temperature: Temperature | null,
+  calibration: Calibration | null,
 ): Promise<EnsembleScores> {
   const { spec } = images;
   const scoreOn = (file: string, sets: { set: PixelSet; split: string }[]) =>
@@ -82,7 +82,9 @@ export async function scoreEnsemble(
   const mean = test.probabilities.map(
     (_, i) => views.reduce((sum, v) => sum + v.probabilities[i], 0) / views.length,
   );
-  const expected = temperature ? scaledProbabilities(logProbabilities(mean), temperature, NUM_CLASSES) : mean;
+  const expected = calibration
+    ? scaledProbabilities(logProbabilities(mean), calibration.temperature, NUM_CLASSES, calibration.bias)
+    : mean;
   const meanMaxDiff = maxAbsDiff(expected, test.probabilities);
   if (meanMaxDiff > ONNX_PARITY_TOLERANCE) {
     throw new Error(

@@ -490,20 +490,46 @@ function temperatureTensor(ctx: LayerContext): string {
   );
 }
 
-/** logits / T (Div, as TF.js computes it, so both round alike). */
-function logitTemperature(ctx: LayerContext): void {
+/** A temperature layer's bias as an initializer [classes], or null when it has none. */
+function biasTensor(ctx: LayerContext): string | null {
+  const [x] = ctx.inputs;
+  const classes = x.shape[x.shape.length - 1];
+  const b = ctx.config.bias;
+  if (b === undefined || b === null) return null;
+  if (
+    !Array.isArray(b) ||
+    b.length !== classes ||
+    !b.every((v) => typeof v === 'number' && Number.isFinite(v))
+  )
+    fail(ctx, `needs ${String(classes)} finite biases, got ${JSON.stringify(b)}`);
+  return ctx.graph.floatTensor(`${ctx.layer.name}.bias`, [b.length], Float32Array.from(b as number[]));
+}
+
+/**
+ * scores / T (Div, as TF.js computes it, so both round alike), then + bias (Add) when the layer
+ * has one; the last node carries `name`.
+ */
+function scaledScores(ctx: LayerContext, scores: string, name: string): string {
   const t = temperatureTensor(ctx);
-  const [y] = ctx.graph.node('Div', [ctx.values.get(ctx.inputs[0], 'keras'), t], { name: ctx.layer.name });
+  const bias = biasTensor(ctx);
+  const [divided] = ctx.graph.node('Div', [scores, t], { name: bias ? `${name}.divided` : name });
+  if (!bias) return divided;
+  const [shifted] = ctx.graph.node('Add', [divided, bias], { name });
+  return shifted;
+}
+
+/** logits / T + bias. */
+function logitTemperature(ctx: LayerContext): void {
+  const y = scaledScores(ctx, ctx.values.get(ctx.inputs[0], 'keras'), ctx.layer.name);
   ctx.values.define(ctx.outputs[0], 'keras', y);
 }
 
-/** softmax(ln p / T) over the classes. */
+/** softmax(ln p / T + bias) over the classes. */
 function probabilityTemperature(ctx: LayerContext): void {
-  const t = temperatureTensor(ctx);
   const g = ctx.graph;
   const name = ctx.layer.name;
   const [log] = g.node('Log', [ctx.values.get(ctx.inputs[0], 'keras')], { name: `${name}.log` });
-  const [scaled] = g.node('Div', [log, t], { name: `${name}.scaled` });
+  const scaled = scaledScores(ctx, log, `${name}.scaled`);
   const [y] = g.node('Softmax', [scaled], { name, attributes: { axis: attr.int(-1) } });
   ctx.values.define(ctx.outputs[0], 'keras', y);
 }

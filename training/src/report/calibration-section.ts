@@ -27,6 +27,49 @@ export function temperatureText(temperature: CalibrationInfo['temperature']): st
         .join(', ');
 }
 
+/** "Angry -0.164, Fear -0.059, ..." */
+export function biasText(bias: Record<string, number>): string {
+  return Object.entries(bias)
+    .map(([c, b]) => `${c} ${b >= 0 ? '+' : ''}${b.toFixed(3)}`)
+    .join(', ');
+}
+
+/** Which calibration the fit kept, in words. */
+function keptText(info: CalibrationInfo): string {
+  if (info.bias) return 'One temperature plus a per-class bias';
+  return typeof info.temperature === 'number'
+    ? 'One temperature for every class'
+    : 'One temperature per class';
+}
+
+/** The candidates' cross-validated NLL and out-of-fold ECE, as far as the version recorded them. */
+function selectionText(s: CalibrationInfo['selection']): string {
+  const candidates: [string, number, number][] = [
+    ['one temperature', s.scalar_nll, s.scalar_ece],
+    ['one per class', s.per_class_nll, s.per_class_ece],
+    ...(s.scalar_bias_nll !== undefined && s.scalar_bias_ece !== undefined
+      ? [['one plus a bias', s.scalar_bias_nll, s.scalar_bias_ece] as [string, number, number]]
+      : []),
+  ];
+  return `${candidates.map(([name, nll]) => `${name} ${nll.toFixed(4)}`).join(', ')}; out-of-fold ECE ${candidates
+    .map(([, , ece]) => pct(ece))
+    .join(', ')}`;
+}
+
+function calibrationLead(info: CalibrationInfo): string {
+  const scaling =
+    info.applied_to === 'logits'
+      ? 'the logits by a temperature before the softmax'
+      : 'the log of the output probabilities by a temperature and renormalises them (p^(1/T), power and renormalise)';
+  return (
+    `The published graph divides ${scaling}${info.bias ? ', then adds a per-class bias to the scaled scores' : ''}: ` +
+    `T = ${temperatureText(info.temperature)}${info.bias ? `, bias ${biasText(info.bias)}` : ''}, fitted by maximum likelihood on the ${info.fitted_on.samples} validation images ` +
+    `(seed ${info.fitted_on.split_seed}, fraction ${info.fitted_on.fraction}), never on the test split. ` +
+    `${keptText(info)} was kept by ${info.selection.folds}-fold cross-validated NLL on those images ` +
+    `(${selectionText(info.selection)}).`
+  );
+}
+
 function row(label: string, m: Pick<CalibrationMetrics, 'ece' | 'nll' | 'brier'>): string[] {
   return [label, pct(m.ece), m.nll.toFixed(4), m.brier.toFixed(4)];
 }
@@ -37,12 +80,7 @@ function row(label: string, m: Pick<CalibrationMetrics, 'ece' | 'nll' | 'brier'>
 export function calibrationSection(f: CalibrationFacts): string {
   const { info } = f;
   const lead = info
-    ? `The published graph divides ${info.applied_to === 'logits' ? 'the logits by a temperature before the softmax' : 'the log of the output probabilities by a temperature and renormalises them (p^(1/T), power and renormalise)'}: ` +
-      `T = ${temperatureText(info.temperature)}, fitted by maximum likelihood on the ${info.fitted_on.samples} validation images ` +
-      `(seed ${info.fitted_on.split_seed}, fraction ${info.fitted_on.fraction}), never on the test split. ` +
-      `${typeof info.temperature === 'number' ? 'One temperature for every class' : 'One temperature per class'} was kept by ${info.selection.folds}-fold cross-validated NLL on those images ` +
-      `(one temperature ${info.selection.scalar_nll.toFixed(4)}, one per class ${info.selection.per_class_nll.toFixed(4)}; ` +
-      `out-of-fold ECE ${pct(info.selection.scalar_ece)} and ${pct(info.selection.per_class_ece)}).`
+    ? calibrationLead(info)
     : 'This version was published without a temperature (`--no-calibrate`).';
   const rows = [
     ...(f.validation

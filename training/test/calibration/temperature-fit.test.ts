@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import {
-  chooseTemperature,
+  chooseCalibration,
   fitClassTemperatures,
   fitScalarTemperature,
   foldsOf,
   logProbabilities,
   scaledProbabilities,
+  fitTemperatureAndBias,
   temperatureNll,
 } from '../../src/calibration/temperature-fit';
 import { Rng } from '../../src/data/rng';
@@ -18,12 +19,23 @@ const RECOVERY_TOLERANCE = 0.05;
 /** Six per-class temperatures share those labels, so each is known less precisely. */
 const CLASS_RECOVERY_TOLERANCE = 0.15;
 
-/** Logits N(0, 3^2) and labels drawn from softmax(logits / trueT): perfectly calibrated at trueT. */
-function synthetic(trueT: number[], seed: number): { scores: Float64Array; labels: Int32Array } {
+/** A known per-class bias (summing to 0, as the fit keeps it). */
+const TRUE_BIAS = [-0.6, 0.2, 0.9, -0.1, 0.3, -0.7];
+const BIAS_TOLERANCE = 0.1;
+
+/**
+ * Logits N(0, 3^2) and labels drawn from softmax(logits / trueT + trueBias): perfectly calibrated
+ * at (trueT, trueBias).
+ */
+function synthetic(
+  trueT: number[],
+  seed: number,
+  trueBias: number[] | null = null,
+): { scores: Float64Array; labels: Int32Array } {
   const rng = Rng.derive(seed, 'synthetic-logits');
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
   const scores = Float64Array.from({ length: N * K }, () => 3 * gauss());
-  const p = scaledProbabilities(scores, trueT, K);
+  const p = scaledProbabilities(scores, trueT, K, trueBias);
   const labels = new Int32Array(N);
   for (let i = 0; i < N; i++) {
     let u = rng.next();
@@ -52,15 +64,51 @@ describe('temperature fit', () => {
     const perClass = synthetic(trueT, 12);
     const fitted = fitClassTemperatures(perClass.scores, perClass.labels, K);
     fitted.forEach((t, c) => expect(Math.abs(t / trueT[c] - 1)).toBeLessThan(CLASS_RECOVERY_TOLERANCE));
-    const chosen = chooseTemperature(perClass.scores, perClass.labels, K, { seed: 1 });
+    const chosen = chooseCalibration(perClass.scores, perClass.labels, K, { seed: 1 });
     expect(chosen.temperature).toHaveLength(K);
+    expect(chosen.bias).toBeNull();
     expect(chosen.selection.per_class_nll).toBeLessThan(chosen.selection.scalar_nll);
+    expect(chosen.selection.per_class_nll).toBeLessThan(chosen.selection.scalar_bias_nll);
 
     const shared = synthetic([1.7], 13);
-    const one = chooseTemperature(shared.scores, shared.labels, K, { seed: 1 });
+    const one = chooseCalibration(shared.scores, shared.labels, K, { seed: 1 });
     expect(one.temperature).toEqual([fitScalarTemperature(shared.scores, shared.labels, K)]);
+    expect(one.bias).toBeNull();
     expect(one.selection.scalar_nll).toBeLessThanOrEqual(one.selection.per_class_nll);
+    expect(one.selection.scalar_nll).toBeLessThanOrEqual(one.selection.scalar_bias_nll);
     expect(one.selection.folds).toBe(5);
+  });
+
+  it('recovers a known temperature and per-class bias, and keeps the bias only when it wins', () => {
+    const { scores, labels } = synthetic([1.6], 15, TRUE_BIAS);
+    const fitted = fitTemperatureAndBias(scores, labels, K);
+    expect(Math.abs(fitted.temperature[0] / 1.6 - 1)).toBeLessThan(RECOVERY_TOLERANCE);
+    fitted.bias!.forEach((b, c) => expect(Math.abs(b - TRUE_BIAS[c])).toBeLessThan(BIAS_TOLERANCE));
+    expect(fitted.bias!.reduce((a, b) => a + b, 0)).toBeCloseTo(0, 12);
+    // It is the minimum: moving any one class's bias, or the temperature, costs likelihood.
+    const nll = (t: number, bias: number[]) => {
+      const p = scaledProbabilities(scores, [t], K, bias);
+      return -labels.reduce((sum, y, i) => sum + Math.log(p[i * K + y]), 0) / labels.length;
+    };
+    const [t] = fitted.temperature;
+    const best = nll(t, fitted.bias!);
+    expect(nll(t * 1.01, fitted.bias!)).toBeGreaterThan(best);
+    for (let c = 0; c < K; c++) {
+      for (const step of [-0.02, 0.02])
+        expect(
+          nll(
+            t,
+            fitted.bias!.map((b, e) => (e === c ? b + step : b)),
+          ),
+        ).toBeGreaterThan(best);
+    }
+    const chosen = chooseCalibration(scores, labels, K, { seed: 1 });
+    expect(chosen.bias).not.toBeNull();
+    expect(chosen.temperature).toEqual(fitted.temperature);
+    expect(chosen.bias).toEqual(fitted.bias);
+    expect(chosen.selection.scalar_bias_nll).toBeLessThan(chosen.selection.scalar_nll);
+    expect(chosen.selection.scalar_bias_nll).toBeLessThan(chosen.selection.per_class_nll);
+    expect(chosen.selection.scalar_bias_ece).toBeLessThan(chosen.selection.scalar_ece);
   });
 
   it('works alike on the log of probabilities (what an ensemble layer sees)', () => {
@@ -107,8 +155,8 @@ describe('temperature fit', () => {
   });
 
   it('chooses on tiny splits with one image per fold, and refuses fewer than two images', () => {
-    const choice = chooseTemperature([2, 0, 0, 1, 1, 0], [0, 1, 0], 2);
+    const choice = chooseCalibration([2, 0, 0, 1, 1, 0], [0, 1, 0], 2);
     expect(choice.selection.folds).toBe(3);
-    expect(() => chooseTemperature([2, 0], [0], 2)).toThrow(/at least 2 images/);
+    expect(() => chooseCalibration([2, 0], [0], 2)).toThrow(/at least 2 images/);
   });
 });

@@ -40,24 +40,32 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** TF.js and ONNX outputs of the calibrated model against post-hoc scaling of each one's scores. */
-async function checkBaked(model: tf.LayersModel, temperature: number[]): Promise<void> {
+async function checkBaked(
+  model: tf.LayersModel,
+  temperature: number[],
+  bias: number[] | null = null,
+): Promise<void> {
   const mode = temperatureMode(model);
-  const calibrated = await withTemperature(model, temperature);
+  const calibrated = await withTemperature(model, { temperature, bias });
   const scoresModel = temperatureInputModel(model, mode);
   const toScores = (raw: Float32Array) =>
     mode === 'logits' ? Float64Array.from(raw) : logProbabilities(raw);
   try {
     const tfjsScores = toScores(runTfjs(scoresModel, input));
     const tfjs = runTfjs(calibrated, input);
-    expect(maxAbsDiff(tfjs, scaledProbabilities(tfjsScores, temperature, K))).toBeLessThan(BAKED_TOLERANCE);
+    expect(maxAbsDiff(tfjs, scaledProbabilities(tfjsScores, temperature, K, bias))).toBeLessThan(
+      BAKED_TOLERANCE,
+    );
 
     const onnxSession = await ortSession(exportToOnnx(calibrated).bytes);
     const scoresSession = await ortSession(exportToOnnx(scoresModel).bytes);
     try {
       const onnx = (await runOrt(onnxSession, input)).data;
       const onnxScores = toScores((await runOrt(scoresSession, input)).data);
-      expect(maxAbsDiff(onnx, scaledProbabilities(onnxScores, temperature, K))).toBeLessThan(BAKED_TOLERANCE);
-      if (temperature.length === 1) {
+      expect(maxAbsDiff(onnx, scaledProbabilities(onnxScores, temperature, K, bias))).toBeLessThan(
+        BAKED_TOLERANCE,
+      );
+      if (temperature.length === 1 && bias === null) {
         expect(argmaxRows(onnx, K)).toEqual(argmaxRows(onnxScores, K));
         expect(argmaxRows(tfjs, K)).toEqual(argmaxRows(runTfjs(model, input), K));
       }
@@ -77,7 +85,8 @@ describe('a temperature baked into the graph', () => {
       expect(temperatureMode(model)).toBe('logits');
       await checkBaked(model, [0.37]);
       await checkBaked(model, [0.5, 0.8, 1.2, 2, 3, 0.9]);
-      const calibrated = await withTemperature(model, [0.37]);
+      await checkBaked(model, [0.8], [-0.3, 0.1, 0.6, 0, -0.2, -0.2]);
+      const calibrated = await withTemperature(model, { temperature: [0.37], bias: null });
       expect(calibrated.getLayer(LOGIT_TEMPERATURE_LAYER).getClassName()).toBe('LogitTemperature');
       expect(calibrated.outputLayers[0].name).toBe('probabilities');
       calibrated.dispose();
@@ -93,6 +102,7 @@ describe('a temperature baked into the graph', () => {
       expect(temperatureMode(ensemble)).toBe('probabilities');
       await checkBaked(ensemble, [0.6]);
       await checkBaked(ensemble, [0.5, 0.8, 1.2, 2, 3, 0.9]);
+      await checkBaked(ensemble, [0.8], [-0.16, -0.06, 0.61, -0.04, 0.07, -0.42]);
     } finally {
       ensemble.dispose();
       members.forEach((m) => m.dispose());
@@ -101,15 +111,15 @@ describe('a temperature baked into the graph', () => {
 
   it('refuses a model that already ends in a temperature', async () => {
     const model = tiny(4);
-    const calibrated = await withTemperature(model, [0.8]);
+    const calibrated = await withTemperature(model, { temperature: [0.8], bias: null });
     const members = [tiny(5), tiny(6)];
     const ensemble = await buildEnsemble(members, 'ab');
-    const calibratedEnsemble = await withTemperature(ensemble, [0.8]);
+    const calibratedEnsemble = await withTemperature(ensemble, { temperature: [0.8], bias: null });
     try {
       expect(() => temperatureMode(calibrated)).toThrow(CalibrationModelError);
-      expect(() => insertTemperature(calibratedEnsemble.toJSON(undefined, false), [1])).toThrow(
-        /already calibrated/,
-      );
+      expect(() =>
+        insertTemperature(calibratedEnsemble.toJSON(undefined, false), { temperature: [1], bias: null }),
+      ).toThrow(/already calibrated/);
       expect(calibratedEnsemble.getLayer('probabilities.uncalibrated').getClassName()).toBe('Average');
     } finally {
       [model, calibrated, ensemble, calibratedEnsemble, ...members].forEach((m) => m.dispose());

@@ -249,6 +249,36 @@ describe('the calibration section of report.md', () => {
     expect(text).toContain('![reliability diagram](reliability.svg)');
   });
 
+  it('states the bias and the three candidates when one temperature plus a bias was kept', () => {
+    const bias = [-0.164, -0.059, 0.608, -0.04, 0.071, -0.416];
+    const text = calibrationSection({
+      info: {
+        method: 'temperature',
+        applied_to: 'logits',
+        temperature: 0.81,
+        bias: Object.fromEntries(CLASSES.map((c, i) => [c, bias[i]])),
+        fitted_on: { split: 'validation', split_seed: 42, fraction: 0.1, samples: 2829 },
+        validation: { before: score, after: { ece: 0.02, nll: 0.85, brier: 0.42 } },
+        selection: {
+          folds: 5,
+          scalar_nll: 0.869,
+          per_class_nll: 0.858,
+          scalar_bias_nll: 0.852,
+          scalar_ece: 0.038,
+          per_class_ece: 0.029,
+          scalar_bias_ece: 0.019,
+        },
+      },
+      validation: null,
+      test: { before: null, after: test },
+      chart: 'reliability.svg',
+    });
+    expect(text).toContain('the logits by a temperature before the softmax, then adds a per-class bias');
+    expect(text).toContain('T = 0.810, bias Angry -0.164, Fear -0.059, Happy +0.608');
+    expect(text).toContain('One temperature plus a per-class bias was kept by 5-fold cross-validated NLL');
+    expect(text).toContain('one plus a bias 0.8520; out-of-fold ECE 3.8%, 2.9%, 1.9%');
+  });
+
   it('says so for a version published without a temperature', () => {
     const text = calibrationSection({
       info: null,

@@ -467,13 +467,17 @@ export interface components {
                 bytes: number;
             }[];
             code_revision: string | null;
-            /** @description Only on calibrated versions: the temperature baked into the model graph (logits divided by it before the softmax, or for an ensemble its mean probabilities raised to 1/T and renormalised), fitted by maximum likelihood on the validation images in `fitted_on` (never the test split), one value or one per class (kept only when it wins in cross-validation, see `selection`), with ECE / NLL / Brier on those images before and after. `source` and `command` name the version and `npm run calibrate` command it was made from, when it was calibrated after publishing. */
+            /** @description Only on calibrated versions: the temperature baked into the model graph (logits divided by it before the softmax, or for an ensemble its mean probabilities raised to 1/T and renormalised), fitted by maximum likelihood on the validation images in `fitted_on` (never the test split), one value or one per class, optionally with a per-class `bias` added after the division (each kept only when it wins in cross-validation, see `selection`), with ECE / NLL / Brier on those images before and after. `source` and `command` name the version and `npm run calibrate` command it was made from, when it was calibrated after publishing. */
             calibration?: {
                 /** @constant */
                 method: "temperature";
                 /** @enum {string} */
                 applied_to: "logits" | "probabilities";
                 temperature: number | {
+                    [key: string]: number;
+                };
+                /** @description softmax(scores / T + bias); absent for temperature scaling alone. */
+                bias?: {
                     [key: string]: number;
                 };
                 fitted_on: {
@@ -491,8 +495,10 @@ export interface components {
                     folds: number;
                     scalar_nll: number;
                     per_class_nll: number;
+                    scalar_bias_nll?: number;
                     scalar_ece: number;
                     per_class_ece: number;
+                    scalar_bias_ece?: number;
                 };
                 source?: {
                     name: string;

@@ -29,6 +29,7 @@ import { cellBar, scrollable, tile } from './widgets.js';
  * @typedef {{
  *   applied_to: 'logits' | 'probabilities',
  *   temperature: number | Record<string, number>,
+ *   bias?: Record<string, number>,
  *   fitted_on: { split: string, samples: number },
  *   validation: { before: CalibrationScore, after: CalibrationScore },
  *   source?: { name: string, version: number },
@@ -108,6 +109,13 @@ function temperatureText(temperature) {
         .join(', ');
 }
 
+/** @param {Record<string, number>} bias */
+function biasText(bias) {
+  return Object.entries(bias)
+    .map(([c, b]) => `${c} ${b >= 0 ? '+' : ''}${b.toFixed(2)}`)
+    .join(', ');
+}
+
 /**
  * How far the probabilities can be taken at their word: the test split's calibration figures,
  * the temperature and its validation before/after, per-class ECE and the reliability diagram.
@@ -155,6 +163,9 @@ function calibrationSection(options, metadata, calibration, classes, label) {
             'Temperature',
             `${temperatureText(info.temperature)} (${info.applied_to === 'logits' ? 'logits ÷ T before the softmax' : 'probabilities^(1/T), renormalised'})`,
           ],
+          ...(info.bias
+            ? /** @type {[string, string][]} */ ([['Bias', `${biasText(info.bias)} (added after ÷ T)`]])
+            : []),
           [
             'Fitted on',
             `${count(info.fitted_on.samples)} ${info.fitted_on.split} images, never the test split`,
