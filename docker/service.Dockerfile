@@ -58,6 +58,7 @@ COPY --from=deps /app ./
 COPY tsconfig.base.json openapi.yaml ./
 COPY shared/ shared/
 COPY services/inference/ services/inference/
+COPY docs/study/ docs/study/
 COPY docker/healthcheck.cjs docker/
 
 # The registry is a volume: mount a host folder (read-only is enough) or a named volume at /models.

@@ -8,9 +8,11 @@ import { writeStudyPage } from '../report/write-study-page';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
-export const STUDY_PAGE_USAGE = `usage: npm run study-page -- COMPARISON_DIR [--out DIR]
+export const STUDY_PAGE_USAGE = `usage: npm run study-page -- COMPARISON_DIR [--registry DIR] [--shipped DIR] [--out DIR]
 
   COMPARISON_DIR   the folder npm run train -- --backbone a,b wrote (artifacts/comparisons/<time>)
+  --registry DIR   where the study published its versions (its --registry; artifacts/registry)
+  --shipped DIR    the shipped registry, to name the version each study model is served as (models)
   --out DIR        where the page goes (docs/study); its previous content is replaced`;
 
 async function main(): Promise<number> {
@@ -18,7 +20,12 @@ async function main(): Promise<number> {
   try {
     parsed = parseArgs({
       args: process.argv.slice(2),
-      options: { out: { type: 'string' }, help: { type: 'boolean', default: false } },
+      options: {
+        out: { type: 'string' },
+        registry: { type: 'string', default: 'artifacts/registry' },
+        shipped: { type: 'string', default: 'models' },
+        help: { type: 'boolean', default: false },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -43,7 +50,8 @@ async function main(): Promise<number> {
     const files = await writeStudyPage(
       path.resolve(cwd, source),
       out,
-      path.relative(REPO_ROOT, path.resolve(cwd, source)),
+      `${path.relative(REPO_ROOT, path.resolve(cwd, source))} --registry ${path.relative(REPO_ROOT, path.resolve(cwd, parsed.values.registry))}`,
+      { study: path.resolve(cwd, parsed.values.registry), shipped: path.resolve(cwd, parsed.values.shipped) },
     );
     console.log(`wrote ${out}: ${files.join(', ')}`);
     return 0;

@@ -6,6 +6,52 @@
 import { pct } from '../metrics/format-metrics';
 import { comparisonMarkdown, ORIGINAL_STUDY, type ComparisonFile, type ComparisonRow } from './comparison';
 
+/** Where a study version is served from: the shipped version with the same model.onnx. */
+export interface ShippedAs {
+  name: string;
+  version: number;
+}
+
+/** A comparison row as the page publishes it: with the shipped version it is, when there is one. */
+export type StudyRow = ComparisonRow & { shipped: ShippedAs | null };
+
+export interface StudyFile extends Omit<ComparisonFile, 'rows'> {
+  rows: StudyRow[];
+}
+
+/** A version's identity for matching: its name, number and model.onnx sha256. */
+export interface VersionDigest {
+  name: string;
+  version: number;
+  onnxSha256: string | null;
+}
+
+/**
+ * Each row with the shipped version whose model.onnx is byte-identical to the row's (the study
+ * publishes into its own registry, so its `resnet-small v1` can be `models/resnet-small v2`); the
+ * same name first, then the lowest version. Null when none is.
+ *
+ * @example withShipped(rows, studyDigests, shippedDigests)[0].shipped // { name: 'resnet-small', version: 2 }
+ */
+export function withShipped(
+  rows: readonly ComparisonRow[],
+  study: readonly VersionDigest[],
+  shipped: readonly VersionDigest[],
+): StudyRow[] {
+  return rows.map((r) => {
+    const sha = study.find((v) => v.name === r.name && v.version === r.version)?.onnxSha256 ?? null;
+    const same = shipped
+      .filter((v) => sha !== null && v.onnxSha256 === sha)
+      .sort((a, b) => Number(b.name === r.name) - Number(a.name === r.name) || a.version - b.version);
+    return { ...r, shipped: same[0] ? { name: same[0].name, version: same[0].version } : null };
+  });
+}
+
+/** "resnet-small v2", or a note that the row is not shipped. */
+function shippedText(r: StudyRow): string {
+  return r.shipped ? `${r.shipped.name} v${r.shipped.version}` : 'not shipped';
+}
+
 /** The page's file names in docs/study/. */
 export const STUDY_PAGE_FILE = 'README.md';
 export const STUDY_DATA_FILE = 'study.json';
@@ -55,7 +101,7 @@ function originalComparison(rows: readonly ComparisonRow[]): string[] {
  *
  * @example await writeFile('docs/study/README.md', studyPageMarkdown(publishedComparison(file), 'artifacts/comparisons/x'));
  */
-export function studyPageMarkdown(file: ComparisonFile, source: string): string {
+export function studyPageMarkdown(file: StudyFile, source: string): string {
   const { rows, context } = file;
   const families = [...new Set(rows.map((r) => familyName(r.family)))];
   const inputs = [...new Set(rows.map((r) => `${r.inputSize} px`))].join(', ');
@@ -70,8 +116,13 @@ export function studyPageMarkdown(file: ComparisonFile, source: string): string 
     'GPU machine; README.md, "The study", has its commands. This page is the same study at the scale of the',
     "project's 2-core CPU machine: one configuration of each family from the same builders, trained with one",
     'recipe and one validation split by `npm run train -- --backbone a,b`, which also wrote the comparison below.',
-    "Every model here is in `models/` and answers `GET /predict?model=<name>`; the demo page's Models view",
-    'shows them side by side.',
+    "The shipped ones answer `GET /predict?model=<name>`; the demo page's Models view shows them side by side.",
+    'The study published into its own registry, so its version numbers are its own; the shipped version with',
+    'the byte-identical `model.onnx` is:',
+    '',
+    row(['study version', 'shipped in models/ as']),
+    row(['---', '---']),
+    ...rows.map((r) => row([`${r.name} v${r.version}`, shippedText(r)])),
     '',
     comparisonMarkdown(rows, context, { headingLevel: 2, originalStudy: false }).trimEnd(),
     '',

@@ -6,9 +6,18 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { listModels, ONNX_FILE } from '@fer/shared';
 import { comparisonCharts, type ComparisonFile } from './comparison';
 import { renderSvg } from './render-chart';
-import { publishedComparison, STUDY_DATA_FILE, STUDY_PAGE_FILE, studyPageMarkdown } from './study-page';
+import {
+  publishedComparison,
+  STUDY_DATA_FILE,
+  STUDY_PAGE_FILE,
+  studyPageMarkdown,
+  withShipped,
+  type StudyFile,
+  type VersionDigest,
+} from './study-page';
 
 export class StudyPageError extends Error {
   override name = 'StudyPageError';
@@ -31,18 +40,49 @@ async function readComparison(dir: string): Promise<ComparisonFile> {
   return parsed as ComparisonFile;
 }
 
+/** Every ready version of a registry with its model.onnx sha256 (as its metadata records it). */
+async function digests(registry: string): Promise<VersionDigest[]> {
+  return (await listModels(registry)).flatMap((model) =>
+    model.versions.flatMap((v) =>
+      v.status === 'ready'
+        ? [
+            {
+              name: v.name,
+              version: v.version,
+              onnxSha256: v.metadata.artifacts.find((a) => a.path === ONNX_FILE)?.sha256 ?? null,
+            },
+          ]
+        : [],
+    ),
+  );
+}
+
+export interface StudyRegistries {
+  /** Where the study published its versions (the study command's `--registry`). */
+  study: string;
+  /** The registry the product ships (models/). */
+  shipped: string;
+}
+
 /**
  * Renders `comparisonDir` into `outDir` and returns the files written.
  *
- * @example await writeStudyPage('artifacts/comparisons/2025-01-01T00-00-00-000Z', 'docs/study', 'artifacts/comparisons/2025-01-01T00-00-00-000Z');
+ * @example await writeStudyPage('artifacts/comparisons/2025-01-01T00-00-00-000Z', 'docs/study', 'artifacts/comparisons/2025-01-01T00-00-00-000Z', { study: 'artifacts/study', shipped: 'models' });
  * @throws StudyPageError when the folder holds no usable comparison.json.
  */
 export async function writeStudyPage(
   comparisonDir: string,
   outDir: string,
   source: string,
+  registries: StudyRegistries,
 ): Promise<string[]> {
-  const comparison = publishedComparison(await readComparison(comparisonDir));
+  const published = publishedComparison(await readComparison(comparisonDir));
+  const rows = withShipped(
+    published.rows,
+    await digests(registries.study),
+    await digests(registries.shipped),
+  );
+  const comparison: StudyFile = { ...published, rows };
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, STUDY_PAGE_FILE), studyPageMarkdown(comparison, source));

@@ -117,7 +117,10 @@ test(
     const out = path.join(tmp, 'docs-study');
     const { stdout } = await promisify(execFile)(
       'npm',
-      ['run', '--silent', 'study-page', '--', path.join(tmp, 'comparison'), '--out', out],
+      [
+        ...['run', '--silent', 'study-page', '--', path.join(tmp, 'comparison'), '--out', out],
+        ...['--registry', path.join(tmp, 'models'), '--shipped', path.join(tmp, 'models')],
+      ],
       { cwd: REPO_ROOT, timeout: CLI_TIMEOUT_MS },
     );
     expect(stdout).toContain(`wrote ${out}`);
@@ -135,10 +138,17 @@ test(
       /\| DenseNet \| densenet161, final epoch \(0\.437 at its best epoch\) \| 32\.5% \| densenet-tiny v1 \|/,
     );
     for (const chart of charts) expect(page).toContain(`](${chart})`);
+    // Each study version named with the shipped version that has its model.onnx (here: itself).
+    expect(page).toContain('| resnet-tiny v1 | resnet-tiny v1 |');
+    expect(page).toContain('| densenet-tiny v1 | densenet-tiny v1 |');
     // Published without the paths of the machine that trained it.
     const data = await readFile(path.join(out, 'study.json'), 'utf8');
     expect(data).not.toContain(tmp);
     expect(JSON.parse(data).context.dataset).toBe('kaggle (data)');
+    expect(JSON.parse(data).rows.map((r: { shipped: unknown }) => r.shipped)).toEqual([
+      { name: 'resnet-tiny', version: 1 },
+      { name: 'densenet-tiny', version: 1 },
+    ]);
   },
   CLI_TIMEOUT_MS,
 );

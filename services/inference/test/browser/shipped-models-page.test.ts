@@ -2,8 +2,8 @@
  * What a newcomer sees on a fresh clone, in a real browser (Debian's Chromium through
  * playwright-core) against the real service over a scratch copy of the shipped models/: the API
  * docs without console errors and with a "Try it out" that works on whatever port the service has,
- * the Models view comparing the two shipped models without a "not the same data" warning (they were
- * tested on the same images), a five-face photo whose box tags never cover each other, the model
+ * the Models view comparing the shipped models without a "not the same data" warning (they were
+ * tested on the same images) and showing the committed study with both families, a five-face photo whose box tags never cover each other, the model
  * picker whole on a phone, and an undecodable file that shows its error without a broken image.
  */
 import { cp, mkdtemp, readFile } from 'node:fs/promises';
@@ -26,10 +26,12 @@ const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1360, height: 900 };
 
 let registry: string;
+let shipped: Awaited<ReturnType<typeof listModels>>;
 let service: TestService;
 let browser: Browser;
 
 beforeAll(async () => {
+  shipped = await listModels(DEFAULT_REGISTRY_DIR);
   registry = await mkdtemp(path.join(os.tmpdir(), 'fer-shipped-page-'));
   await cp(DEFAULT_REGISTRY_DIR, registry, { recursive: true });
   [service, browser] = await Promise.all([startService({ registry }), launchChromium()]);
@@ -38,10 +40,12 @@ beforeAll(async () => {
       const { models } = (await service.request('GET', '/models')).body as {
         models: { versions: { status: string }[] }[];
       };
-      return models.length === 2 && models.every((m) => m.versions.every((v) => v.status === 'ready'));
+      return (
+        models.length === shipped.length && models.every((m) => m.versions.every((v) => v.status === 'ready'))
+      );
     },
     READY_TIMEOUT_MS,
-    'both shipped models to load',
+    'every shipped model to load',
   );
 }, SETUP_TIMEOUT_MS);
 
@@ -102,20 +106,37 @@ describe('API docs', () => {
 
 describe('Models view', () => {
   test(
-    'compares the two shipped models without warning that their test data differ',
+    'compares the shipped models without warning that their test data differ',
     async () => {
       const page = await open('/?view=models');
       await page.waitForSelector('#comparison-table');
       const heads = await page.locator('#comparison-table thead th').allTextContents();
       // Every shipped model's newest version, by name.
-      const newest = (await listModels(DEFAULT_REGISTRY_DIR))
-        .map((model) => `${model.name} v${model.latest}`)
-        .sort();
+      const newest = shipped.map((model) => `${model.name} v${model.latest}`).sort();
       expect(newest.length).toBeGreaterThanOrEqual(2);
       expect(heads.map((t) => t.trim().toLowerCase())).toEqual(['metric', ...newest]);
       await expect(page.locator('#comparison-table tbody').textContent()).resolves.toContain('3,533');
       await expect(page.getByRole('note').count()).resolves.toBe(0);
       await expect(page.getByText('not evaluated on the same data').count()).resolves.toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    'shows the committed study (docs/study) with both families of the shipped models',
+    async () => {
+      const page = await open('/?view=models');
+      await page.waitForSelector('#study-table');
+      await expect(page.locator('#study-title').textContent()).resolves.toBe('The study: ResNet vs DenseNet');
+      const families = await page.locator('.study-families li').allTextContents();
+      expect(families.map((f) => f.trim())).toEqual([
+        'ResNet: resnet-small, resnet-small-x3',
+        'DenseNet: densenet-small',
+      ]);
+      const rows = await page.locator('#study-table tbody th').allTextContents();
+      expect(rows.some((r) => r.startsWith('densenet-small'))).toBe(true);
+      expect(rows.some((r) => r.startsWith('resnet-small'))).toBe(true);
+      await screenshot(page, 'shipped-study');
     },
     TEST_TIMEOUT_MS,
   );

@@ -86,7 +86,10 @@ export async function upHealthy(ctx: ServiceContext): Promise<string> {
   return `healthy ${(healthyMs / 1000).toFixed(1)} s after up (bound ${HEALTHY_WITHIN_MS / 1000} s)`;
 }
 
-/** POST /predict with a generated face and a real photo, GET /models with every shipped version. */
+/**
+ * POST /predict with a generated face and a real photo, GET /models with every shipped version,
+ * GET /study/study.json (the committed study page).
+ */
 export async function answers(ctx: ServiceContext): Promise<string> {
   const base = `http://127.0.0.1:${ctx.port}`;
   const shipped = shippedModels();
@@ -122,7 +125,11 @@ export async function answers(ctx: ServiceContext): Promise<string> {
       if (status !== 'ready') throw new Error(`GET /models: ${name} v${version} is ${status ?? 'missing'}`);
     }
   }
-  return `predict 200 (generated face; ${photoNote}); /models lists ${[...shipped.keys()].join(', ')}, all ready`;
+  // The committed study page travels in the image (COPY docs/study/): the Models view shows it.
+  const study = await fetch(`${base}/study/study.json`);
+  if (study.status !== 200) throw new Error(`GET /study/study.json answered ${study.status}, not 200`);
+  const rows = ((await study.json()) as { rows?: unknown[] }).rows?.length ?? 0;
+  return `predict 200 (generated face; ${photoNote}); /models lists ${[...shipped.keys()].join(', ')}, all ready; /study has ${rows} models`;
 }
 
 /** `docker-compose stop inference` while requests run: exit code 0, nothing accepted is lost. */

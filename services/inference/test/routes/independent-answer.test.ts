@@ -86,6 +86,8 @@ test(
         const expected = await independently(model, image.bytes);
         const response = await service.predict(image.bytes, `?crop=none&model=${model.name}`, image.type);
         expect(response.status).toBe(200);
+        // Answered by the model named (the study's DenseNet as much as the default ResNet ensemble).
+        expect(response.body.model.name).toBe(model.name);
         const served = response.body.faces[0].probabilities as Record<string, number>;
         expect(Object.keys(served).sort()).toEqual(Object.keys(expected).sort());
         const worst = Math.max(...Object.keys(expected).map((c) => Math.abs(served[c] - expected[c])));

@@ -14,7 +14,8 @@ import { scrollable } from './widgets.js';
  * @typedef {{
  *   name: string, version: number, family: string, accuracy: number, macroF1: number, ece: number | null,
  *   parameters: number, multiplyAdds: number | null, inputSize: number, secondsPerEpoch: number | null,
- *   cropsPerS: { batch1: number, batch32: number } | null, modelBytes: number
+ *   cropsPerS: { batch1: number, batch32: number } | null, modelBytes: number,
+ *   shipped?: { name: string, version: number } | null
  * }} StudyRow
  * @typedef {{ context: { testSplit: string, createdAt: string }, rows: StudyRow[] }} Study
  */
@@ -71,6 +72,17 @@ export async function fetchStudy() {
 }
 
 /**
+ * The version a user can pick: the shipped one with the same model.onnx (the study numbers its own
+ * versions), or the study's own name and number when it is not served.
+ *
+ * @param {StudyRow} r
+ */
+function rowLabel(r) {
+  if (r.shipped) return `${r.shipped.name} v${r.shipped.version}`;
+  return r.shipped === null ? `${r.name} v${r.version} (not served)` : `${r.name} v${r.version}`;
+}
+
+/**
  * @param {StudyRow[]} rows
  */
 function studyTable(rows) {
@@ -110,7 +122,7 @@ function studyTable(rows) {
         h(
           'tr',
           {},
-          h('th', { scope: 'row', text: `${r.name} v${r.version}` }),
+          h('th', { scope: 'row', text: rowLabel(r) }),
           columns.map(([, show]) => h('td', { text: show(r) })),
         ),
       ),

@@ -81,6 +81,7 @@ export async function trainedRegistry(): Promise<TrainedRegistry> {
     args.push('--runs-dir', path.join(work, 'runs'), '--comparison-dir', path.join(work, 'comparison'));
     args.push('--no-progress', '--log-level', 'warn');
     const page = ['run', '-s', 'study-page', '--', path.join(work, 'comparison'), '--out', studyDir];
+    page.push('--registry', dir, '--shipped', dir);
     for (const [what, command] of [
       ['npm run train', args],
       ['npm run study-page', page],
