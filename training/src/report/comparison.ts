@@ -180,7 +180,7 @@ export function comparisonMarkdown(
         r.family,
         pct(r.accuracy),
         pct(r.macroF1),
-        orDash(r.ece, (e) => e.toFixed(3)),
+        orDash(r.ece, pct),
         r.testSamples.toLocaleString('en-US'),
         `${r.bestEpoch ?? '-'} / ${r.epochsRun}`,
       ]),

@@ -178,7 +178,7 @@ describe('the comparison', () => {
     const md = comparisonMarkdown(rows, context);
     expect(md).toContain('Best test accuracy: **densenet-small v1** (63.0%)');
     expect(md).toContain('| resnet-small v1 | resnet | 61.0% | 56.0% | - | 3,000 | 17 / 20 |');
-    expect(md).toContain('| densenet-small v1 | densenet | 63.0% | 58.0% | 0.041 | 3,000 | 17 / 20 |');
+    expect(md).toContain('| densenet-small v1 | densenet | 63.0% | 58.0% | 4.1% | 3,000 | 17 / 20 |');
     expect(md).toContain(
       '| resnet-small v1 | 1,000,000 | 24.9 M | 96 px | 10 min 0 s | 30 s | 50.0 | 4.0 MB | 310 | 1205 |',
     );

@@ -91,7 +91,7 @@ function studyTable(rows) {
     ['Family', (r) => familyName(r.family)],
     ['Test accuracy', (r) => percent(r.accuracy)],
     ['Macro-F1', (r) => percent(r.macroF1)],
-    ['ECE', (r) => (r.ece === null ? '—' : r.ece.toFixed(3))],
+    ['ECE', (r) => (r.ece === null ? '—' : percent(r.ece))],
     ['Parameters', (r) => compactCount(r.parameters)],
     ['Multiply-adds', (r) => (r.multiplyAdds === null ? '—' : compactCount(r.multiplyAdds))],
     ['Time / epoch', (r) => (r.secondsPerEpoch === null ? '—' : duration(r.secondsPerEpoch))],
