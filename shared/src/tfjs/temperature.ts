@@ -9,8 +9,8 @@
  *   power-and-renormalise form of the same scaling.
  *
  * T is one number for every class or one per class (broadcast over the last axis); the bias β,
- * one number per class, is optional (absent: 0). Whoever loads
- * such a model must know the classes; importing `@fer/shared/tfjs` registers them.
+ * one number per class, is optional (absent: 0). Whoever loads such a model must know the classes;
+ * importing `@fer/shared/tfjs` registers them.
  */
 import * as tf from '@tensorflow/tfjs';
 

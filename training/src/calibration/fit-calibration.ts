@@ -1,7 +1,7 @@
 /**
  * Calibration at publish: a model and its validation images -> the temperature (and bias, when it
- * wins) fitted on them (temperature-fit.ts), the calibrated model (temperature-model.ts) and what metadata.json records
- * under `calibration`. The train job, the ensemble job and `npm run calibrate` all call this one
+ * wins) fitted on them (temperature-fit.ts), the calibrated model (temperature-model.ts) and what
+ * metadata.json records under `calibration`. The train job, the ensemble job and `npm run calibrate` all call this one
  * function with the validation split; the type admits nothing else.
  */
 import type * as tf from '@tensorflow/tfjs';

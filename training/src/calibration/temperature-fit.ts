@@ -454,12 +454,12 @@ export function chooseCalibration(
   >;
   for (let f = 0; f < folds; f++) {
     const fit = { ...all, rows: all.rows.filter((i) => fold[i] !== f) };
-    const test = { ...all, rows: all.rows.filter((i) => fold[i] === f) };
+    const heldOut = { ...all, rows: all.rows.filter((i) => fold[i] === f) };
     for (const name of names) {
       const calibration = CANDIDATES[name](fit);
       const { b, bias } = scoresOf(calibration);
-      nll[name] += nllOf(test, b, bias) * test.rows.length;
-      for (const i of test.rows) {
+      nll[name] += nllOf(heldOut, b, bias) * heldOut.rows.length;
+      for (const i of heldOut.rows) {
         const row = all.scores.subarray(i * k, (i + 1) * k);
         held[name].set(scaledProbabilities(row, calibration.temperature, k, calibration.bias), i * k);
       }

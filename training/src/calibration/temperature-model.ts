@@ -1,6 +1,7 @@
 /**
  * A trained model -> the same model with a temperature layer (and the per-class bias, when the fit
- * kept one) in its graph, so its own output is calibrated. Where the layer goes depends on what the output is:
+ * kept one) in its graph, so its own output is calibrated. Where the layer goes depends on what the
+ * output is:
  *
  * - 'logits': the output layer is a softmax (every backbone's `probabilities`): a LogitTemperature
  *   layer is inserted between it and the logits that feed it.

@@ -116,7 +116,7 @@ export function studyPageMarkdown(file: StudyFile, source: string): string {
     'GPU machine; README.md, "The study", has its commands. This page is the same study at the scale of the',
     "project's 2-core CPU machine: one configuration of each family from the same builders, trained with one",
     'recipe and one validation split by `npm run train -- --backbone a,b`, which also wrote the comparison below.',
-    "The shipped ones answer `GET /predict?model=<name>`; the demo page's Models view shows them side by side.",
+    "The shipped ones answer `POST /predict?model=<name>`; the demo page's Models view shows them side by side.",
     'The study published into its own registry, so its version numbers are its own; the shipped version with',
     'the byte-identical `model.onnx` is:',
     '',
