@@ -256,24 +256,59 @@ function vectorTerms(d: FitData, b: Float64Array) {
   };
 }
 
-function fitVector(d: FitData): Temperature {
-  let b: Float64Array = new Float64Array(d.k).fill(1 / fitScalar(d));
+/** The NLL at θ with its gradient and Hessian: what a Newton step needs. */
+interface NewtonTerms {
+  nll: number;
+  gradient: Float64Array;
+  hessian: Float64Array[];
+}
+
+interface NewtonProblem {
+  terms(theta: Float64Array): NewtonTerms;
+  /** θ − step made valid (e.g. a bias centred), or null where it leaves the allowed range. */
+  propose(theta: Float64Array, step: Float64Array): Float64Array | null;
+  nll(theta: Float64Array): number;
+}
+
+/**
+ * Newton's method on a convex NLL from `start`, with a backtracking line search: each step is
+ * halved until it lowers the NLL inside the allowed range; none does once converged to rounding.
+ */
+function minimizeNewton(start: Float64Array, problem: NewtonProblem): Float64Array {
+  let theta = start;
   for (let step = 0; step < NEWTON_STEPS; step++) {
-    const terms = vectorTerms(d, b);
+    const terms = problem.terms(theta);
     if (Math.max(...terms.gradient.map(Math.abs)) < GRADIENT_TOLERANCE) break;
-    // A small ridge keeps the step defined where a class's scores barely vary.
+    // A small ridge keeps the step defined where the Hessian is (nearly) singular: a class whose
+    // scores barely vary, or a bias, which is free along (1, ..., 1) (its gradient sums to 0, so the
+    // step has no share in that direction).
     const ridged = terms.hessian.map((row, c) => row.map((h, e) => (c === e ? h + 1e-12 : h)));
     const direction = solve(ridged, terms.gradient);
     let next: Float64Array | null = null;
     for (let scale = 1; scale > 1e-6 && next === null; scale /= 2) {
-      const candidate = b.map((v, c) => v - scale * direction[c]);
-      const inRange = candidate.every((v) => v >= 1 / MAX_TEMPERATURE && v <= 1 / MIN_TEMPERATURE);
-      if (inRange && nllOf(d, candidate) < terms.nll) next = candidate;
+      const candidate = problem.propose(
+        theta,
+        direction.map((v) => scale * v),
+      );
+      if (candidate && problem.nll(candidate) < terms.nll) next = candidate;
     }
-    // No step lowers the NLL any more: converged to rounding.
     if (next === null) break;
-    b = next;
+    theta = next;
   }
+  return theta;
+}
+
+const inverseTemperatureInRange = (b: number) => b >= 1 / MAX_TEMPERATURE && b <= 1 / MIN_TEMPERATURE;
+
+function fitVector(d: FitData): Temperature {
+  const b = minimizeNewton(new Float64Array(d.k).fill(1 / fitScalar(d)), {
+    terms: (theta) => vectorTerms(d, theta),
+    propose: (theta, step) => {
+      const candidate = theta.map((v, c) => v - step[c]);
+      return candidate.every(inverseTemperatureInRange) ? candidate : null;
+    },
+    nll: (theta) => nllOf(d, theta),
+  });
   return Array.from(b, (v) => 1 / v);
 }
 
@@ -332,32 +367,28 @@ function biasTerms(d: FitData, b: number, bias: Float64Array) {
   };
 }
 
-const centred = (v: Float64Array): Float64Array<ArrayBuffer> => {
+const centred = (v: Float64Array): Float64Array => {
   const mean = v.reduce((a, x) => a + x, 0) / v.length;
   return v.map((x) => x - mean);
 };
 
+/** θ = (b, β_0, ..., β_k-1): the inverse temperature first, then the bias. */
 function fitBias(d: FitData): Calibration {
-  let b = 1 / fitScalar(d);
-  let bias: Float64Array<ArrayBuffer> = new Float64Array(d.k);
-  for (let step = 0; step < NEWTON_STEPS; step++) {
-    const terms = biasTerms(d, b, bias);
-    if (Math.max(...terms.gradient.map(Math.abs)) < GRADIENT_TOLERANCE) break;
-    // The bias is free along (1, ..., 1): the ridge makes the system solvable, and the step has no
-    // share in that direction because the bias gradient sums to 0.
-    const ridged = terms.hessian.map((row, c) => row.map((h, e) => (c === e ? h + 1e-12 : h)));
-    const direction = solve(ridged, terms.gradient);
-    let next: { b: number; bias: Float64Array<ArrayBuffer> } | null = null;
-    for (let scale = 1; scale > 1e-6 && next === null; scale /= 2) {
-      const nb = b - scale * direction[0];
-      const nbias = centred(bias.map((v, c) => v - scale * direction[1 + c]));
-      const inRange = nb >= 1 / MAX_TEMPERATURE && nb <= 1 / MIN_TEMPERATURE;
-      if (inRange && nllOf(d, Float64Array.of(nb), nbias) < terms.nll) next = { b: nb, bias: nbias };
-    }
-    if (next === null) break;
-    ({ b, bias } = next);
-  }
-  return { temperature: [1 / b], bias: Array.from(bias) };
+  const start = new Float64Array(d.k + 1);
+  start[0] = 1 / fitScalar(d);
+  const theta = minimizeNewton(start, {
+    terms: (t) => biasTerms(d, t[0], t.subarray(1)),
+    propose: (t, step) => {
+      const b = t[0] - step[0];
+      if (!inverseTemperatureInRange(b)) return null;
+      const candidate = new Float64Array(d.k + 1);
+      candidate[0] = b;
+      candidate.set(centred(t.subarray(1).map((v, c) => v - step[1 + c])), 1);
+      return candidate;
+    },
+    nll: (t) => nllOf(d, t.subarray(0, 1), t.subarray(1)),
+  });
+  return { temperature: [1 / theta[0]], bias: Array.from(theta.subarray(1)) };
 }
 
 /**

@@ -43,6 +43,7 @@ async function main(): Promise<number> {
   }
   const cwd = process.env.INIT_CWD ?? process.cwd();
   const source = parsed.positionals[0];
+  const study = path.resolve(cwd, parsed.values.registry);
   const out = parsed.values.out
     ? path.resolve(cwd, parsed.values.out)
     : path.join(REPO_ROOT, 'docs', 'study');
@@ -50,8 +51,8 @@ async function main(): Promise<number> {
     const files = await writeStudyPage(
       path.resolve(cwd, source),
       out,
-      `${path.relative(REPO_ROOT, path.resolve(cwd, source))} --registry ${path.relative(REPO_ROOT, path.resolve(cwd, parsed.values.registry))}`,
-      { study: path.resolve(cwd, parsed.values.registry), shipped: path.resolve(cwd, parsed.values.shipped) },
+      `${path.relative(REPO_ROOT, path.resolve(cwd, source))} --registry ${path.relative(REPO_ROOT, study)}`,
+      { study, shipped: path.resolve(cwd, parsed.values.shipped) },
     );
     console.log(`wrote ${out}: ${files.join(', ')}`);
     return 0;

@@ -178,7 +178,7 @@ export async function runEnsemble(options: EnsembleOptions, ctx: EnsembleContext
         mirror: options.mirror,
         batchSize: options.batchSize,
       },
-      calibration ? { temperature: calibration.temperature, bias: calibration.bias } : null,
+      calibration,
     );
     log.info({ meanMaxDiff: scores.meanMaxDiff }, "ensemble checked against its members' mean");
     const { validation, test } = scores;
